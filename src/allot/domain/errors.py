@@ -1,0 +1,63 @@
+"""Broken preconditions, each with a stable `code`. The HTTP layer maps classes to statuses."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class AllotError(Exception):
+    code = "error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+
+class NotFound(AllotError):
+    code = "not_found"
+
+
+class Invalid(AllotError):
+    """Input that is well-formed but breaks a rule; `field` names the offending input."""
+
+    code = "invalid"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}", field=field)
+        self.field = field
+
+
+class Conflict(AllotError):
+    code = "conflict"
+
+
+class SaleRefused(Conflict):
+    code = "insufficient_availability"
+
+    def __init__(self, detail: str, available: int, **extra: Any) -> None:
+        super().__init__(detail, available=available, **extra)
+        self.available = available
+
+
+class HoldExpired(AllotError):
+    code = "hold_expired"
+
+
+class NotReady(Conflict):
+    code = "not_ready"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+
+class IdempotencyMismatch(Invalid):
+    code = "idempotency_key_reused"
+
+
+class Unauthorized(AllotError):
+    code = "unauthorized"
+
+
+class Forbidden(AllotError):
+    code = "forbidden"

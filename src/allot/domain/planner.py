@@ -1,0 +1,172 @@
+"""The plan: walk the queue, give each line units from the earliest buckets it may use.
+
+A pure function of (supply, queue, today). `append` is the fast path for a sale that joins
+the tail of the queue; property tests prove it equals a full `plan`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from allot.domain.model import (
+    Bucket,
+    ChannelRule,
+    Demand,
+    Mode,
+    Placement,
+    Source,
+    State,
+    Supply,
+    Take,
+    queue_order,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    placements: dict[str, Placement]
+    free: dict[str, int]
+    uncovered: int
+
+    @property
+    def oversold(self) -> bool:
+        return self.uncovered > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    date: date
+    available: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelView:
+    """What a channel can still sell: units, the date one more unit would get, the timeline."""
+
+    available: int
+    next_promise_date: date | None
+    timeline: tuple[Point, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Sale:
+    """The answer to a sale: accepted with the new plan, or refused with what the channel could get."""
+
+    accepted: bool
+    available: int
+    plan: Plan
+    placement: Placement | None = None
+
+
+def plan(supply: Supply, queue: Iterable[Demand], today: date) -> Plan:
+    """Give every line, in queue order, units from the earliest buckets its channel may use."""
+    free = {b.key: max(0, b.capacity) for b in supply.buckets}
+    placements: dict[str, Placement] = {}
+    uncovered = 0
+    for line in sorted(queue, key=queue_order):
+        placed = _place(supply, free, line, today)
+        placements[line.key] = placed
+        uncovered += line.qty - placed.covered
+    return Plan(placements, free, uncovered)
+
+
+def append(supply: Supply, current: Plan, line: Demand, today: date) -> Plan:
+    """The plan after `line` joins the tail of the queue: nobody else moves."""
+    free = dict(current.free)
+    placed = _place(supply, free, line, today)
+    return Plan({**current.placements, line.key: placed}, free, current.uncovered + line.qty - placed.covered)
+
+
+def sell(
+    supply: Supply,
+    queue: list[Demand],
+    current: Plan,
+    line: Demand,
+    today: date,
+    *,
+    at_tail: bool,
+    quota_left: int | None = None,
+) -> Sale:
+    """Accept a sale only if it fits what its channel may sell and takes no unit from anyone."""
+    available = view(supply, current, line.channel, today).available
+    if quota_left is not None:
+        available = min(available, quota_left)
+    if line.qty > available:
+        return Sale(False, available, current)
+    after = append(supply, current, line, today) if at_tail else plan(supply, [*queue, line], today)
+    placed = after.placements[line.key]
+    if placed.covered < line.qty or _uncovers_anyone(current, after):
+        return Sale(False, available, current)
+    return Sale(True, available, after, placed)
+
+
+def _uncovers_anyone(before: Plan, after: Plan) -> bool:
+    return any(after.placements[k].covered < p.covered for k, p in before.placements.items())
+
+
+def view(supply: Supply, current: Plan, channel: str, today: date) -> ChannelView:
+    """Free units in the buckets the channel may use, less every unit the SKU already owes."""
+    rule = supply.channel(channel)
+    points: dict[date, int] = {}
+    total = 0
+    latest: date | None = None
+    for bucket in _usable(supply, rule, today):
+        total += current.free.get(bucket.key, 0)
+        promise = promise_date(supply, rule, [bucket.date])
+        latest = promise if latest is None else max(latest, promise)
+        points[latest] = total - current.uncovered
+    timeline = tuple(Point(d, n) for d, n in points.items())
+    available = total - current.uncovered
+    upcoming = next((p.date for p in timeline if p.available >= 1), None)
+    return ChannelView(available, upcoming, timeline)
+
+
+def promise_date(supply: Supply, channel: ChannelRule, dates: Iterable[date]) -> date:
+    """Latest supply date plus handling and channel padding; never before a preorder's release."""
+    promised = max(dates) + timedelta(days=supply.sku.handling_days + channel.padding_days)
+    release = supply.sku.release_date
+    if supply.sku.mode is Mode.PREORDER and release is not None:
+        promised = max(promised, release)
+    return promised
+
+
+def _usable(supply: Supply, rule: ChannelRule, today: date) -> list[Bucket]:
+    return [b for b in supply.buckets if supply.sku.may_use(rule, b.source, today)]
+
+
+def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> Placement:
+    rule = supply.channel(line.channel)
+    need = line.qty
+    takes: list[Take] = []
+    for bucket in _usable(supply, rule, today):
+        if need == 0:
+            break
+        n = min(need, free[bucket.key])
+        if n > 0:
+            free[bucket.key] -= n
+            need -= n
+            takes.append(Take(bucket.key, n))
+    return _placement(supply, rule, tuple(takes), need, today)
+
+
+def _placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:
+    if short > 0:
+        return Placement(takes, State.BACKORDERED, None)
+    by_key = {b.key: b for b in supply.buckets}
+    used = [by_key[t.bucket] for t in takes]
+    if any(b.source is not Source.STOCK for b in used):
+        state = State.AWAITING_STOCK
+    elif supply.sku.released(today):
+        state = State.READY
+    else:
+        state = State.AWAITING_RELEASE
+    return Placement(takes, state, promise_date(supply, rule, [b.date for b in used] or [today]))
+
+
+def changed_lines(before: Mapping[str, Placement], after: Mapping[str, Placement]) -> list[str]:
+    """Keys of lines whose state or promise date differ between two plans."""
+    return [
+        k for k, p in after.items()
+        if k not in before or (before[k].state, before[k].promise_date) != (p.state, p.promise_date)
+    ]
