@@ -1,0 +1,68 @@
+"""The ASGI app: API, health check, and the background sweeper, built from settings once."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from allot.api import problems
+from allot.api.deps import KeyCache
+from allot.api.routes import router
+from allot.settings import Settings
+from allot.store.db import Database
+from allot.workers.sweeper import Sweeper
+
+log = logging.getLogger("allot")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow,
+               sweep: bool = True) -> FastAPI:
+    settings = settings or Settings.from_env()
+    db = Database(settings.database_url)
+    stop = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sweeper = Sweeper(db, clock, settings.sweep_seconds, stop) if sweep else None
+        if sweeper:
+            sweeper.start()
+        yield
+        stop.set()
+        if sweeper:
+            sweeper.join(timeout=5)
+        db.dispose()
+
+    app = FastAPI(title="Allot", version="1", lifespan=lifespan,
+                  description="Sell stock that has not arrived yet, without overselling.")
+    app.state.db = db
+    app.state.clock = clock
+    app.state.key_cache = KeyCache()
+    problems.install(app)
+
+    @app.exception_handler(IntegrityError)
+    async def _race(_: object, exc: IntegrityError) -> JSONResponse:
+        # Two requests created the same ref at once; the loser's transaction rolled back whole.
+        return problems.problem(409, "conflict", "Conflict", "a concurrent request created the same resource")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        with db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home() -> str:
+        return "<!doctype html><title>Allot</title><h1>Allot</h1><p>API docs: <a href='/docs'>/docs</a></p>"
+
+    app.include_router(router)
+    return app

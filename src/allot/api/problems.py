@@ -1,0 +1,55 @@
+"""RFC 9457 problem+json: one table maps error classes to statuses (a base class maps a family)."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from allot.domain import errors
+
+STATUS: dict[type[errors.AllotError], int] = {
+    errors.AllotError: 400,
+    errors.NotFound: 404,
+    errors.Invalid: 422,
+    errors.Conflict: 409,
+    errors.HoldExpired: 410,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+}
+TYPE_BASE = "https://allot.dev/problems/"
+
+
+def status_of(exc: errors.AllotError) -> int:
+    return next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": TYPE_BASE + code, "code": code, "title": title, "status": status, "detail": detail, **extra}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.AllotError)
+    async def _domain(_: Request, exc: errors.AllotError) -> JSONResponse:
+        return problem(status_of(exc), exc.code, type(exc).__name__, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        found = [{"field": field_of(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        first = found[0] if found else {"field": "body", "message": "invalid"}
+        return problem(422, "invalid", "Invalid", f"{first['field']}: {first['message']}",
+                       field=first["field"], errors=found)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))

@@ -1,0 +1,182 @@
+"""The v1 HTTP contract (BRIEF §5). Handlers only translate: the services hold the rules."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from allot.api import schemas as s
+from allot.api.deps import Admin, Ctx, Ops, Reader, Seller, check_channels, write
+from allot.services import catalog, keys, orders, purchasing, reports, selling, stock
+from allot.services.book import Book
+
+router = APIRouter(prefix="/v1")
+PathName = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+def _status(result: dict[str, Any]) -> int:
+    return 201 if result.pop("created", False) else 200
+
+
+def _put(ctx: Ctx, op: Any) -> JSONResponse:
+    with ctx.db.write() as conn:
+        result = op(conn)
+    return JSONResponse(jsonable_encoder(result), status_code=_status(result))
+
+
+@router.put("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"])
+def put_sku(sku: PathName, body: s.SkuIn, ctx: Ops) -> JSONResponse:
+    return _put(ctx, lambda conn: catalog.put_sku(conn, sku, body.model_dump(), ctx.now))
+
+
+@router.get("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"])
+def get_sku(sku: PathName, ctx: Reader) -> Any:
+    with ctx.db.read() as conn:
+        return catalog.get_sku(conn, sku)
+
+
+@router.put("/channels/{channel}", response_model=s.ChannelOut, tags=["catalog"])
+def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> JSONResponse:
+    return _put(ctx, lambda conn: catalog.put_channel(conn, channel, body.model_dump(), ctx.now))
+
+
+@router.put("/skus/{sku}/channels/{channel}", response_model=s.QuotaOut, tags=["catalog"])
+def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> Any:
+    with ctx.db.write() as conn:
+        return catalog.put_quota(conn, sku, channel, body.quota)
+
+
+@router.post("/stock/adjustments", response_model=s.StockOut, status_code=201, tags=["stock"])
+def adjust_stock(body: s.AdjustmentIn, ctx: Ops) -> JSONResponse:
+    return write(ctx, body, lambda conn: stock.adjust(conn, body.sku, body.delta, body.reason, ctx.now), 201)
+
+
+@router.post("/stock/counts", response_model=s.StockOut, status_code=201, tags=["stock"])
+def count_stock(body: s.CountIn, ctx: Ops) -> JSONResponse:
+    return write(ctx, body, lambda conn: stock.count(conn, body.sku, body.on_hand, body.reason, ctx.now), 201)
+
+
+@router.post("/purchase-orders", response_model=s.PoOut, status_code=201, tags=["purchasing"])
+def create_po(body: s.PoIn, ctx: Ops) -> JSONResponse:
+    lines = [ln.model_dump() for ln in body.lines]
+    return write(ctx, body, lambda conn: purchasing.create(conn, body.ref, body.supplier, lines, ctx.now), 201)
+
+
+@router.get("/purchase-orders/{ref}", response_model=s.PoOut, tags=["purchasing"])
+def get_po(ref: PathName, ctx: Reader) -> Any:
+    with ctx.db.read() as conn:
+        return purchasing.get(conn, ref)
+
+
+@router.patch("/purchase-orders/{ref}/lines/{n}", response_model=s.PoOut, tags=["purchasing"])
+def patch_po_line(ref: PathName, n: int, body: s.PoLinePatch, ctx: Ops) -> Any:
+    with ctx.db.write() as conn:
+        return purchasing.update_line(conn, ref, n, body.expected_date, body.qty, ctx.now)
+
+
+@router.post("/purchase-orders/{ref}/receipts", response_model=s.PoOut, status_code=201, tags=["purchasing"])
+def receive_po(ref: PathName, body: s.ReceiptIn, ctx: Ops) -> JSONResponse:
+    lines = [ln.model_dump() for ln in body.lines]
+    return write(ctx, body, lambda conn: purchasing.receive(conn, ref, lines, body.close_short, ctx.now), 201)
+
+
+@router.post("/purchase-orders/{ref}/cancel", response_model=s.PoOut, tags=["purchasing"])
+def cancel_po(ref: PathName, ctx: Ops) -> JSONResponse:
+    return write(ctx, None, lambda conn: purchasing.cancel(conn, ref, ctx.now))
+
+
+@router.post("/holds", response_model=s.HoldOut, status_code=201, tags=["selling"],
+             responses={409: {"description": "refused: `available` says what the channel could get"}})
+def place_hold(body: s.HoldIn, ctx: Seller) -> JSONResponse:
+    check_channels(ctx, [body.channel])
+    key_id = ctx.principal.key_id
+    return write(ctx, body, lambda conn: selling.place_hold(
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), 201)
+
+
+@router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
+def get_hold(hold_id: str, ctx: Reader) -> Any:
+    with ctx.db.read() as conn:
+        return selling.get_hold(conn, hold_id, ctx.now)
+
+
+@router.delete("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
+def release_hold(hold_id: str, ctx: Seller) -> Any:
+    with ctx.db.write() as conn:
+        return selling.release_hold(conn, hold_id, ctx.now)
+
+
+@router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
+             responses={409: {"description": "refused: `available` says what the channel could get"}})
+def place_order(body: s.OrderIn, ctx: Seller) -> JSONResponse:
+    check_channels(ctx, [body.channel])
+    lines = [ln.model_dump() for ln in body.lines]
+
+    def op(conn: Any) -> dict[str, Any]:
+        selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
+        return orders.get(conn, body.ref)
+
+    return write(ctx, body, op, 201)
+
+
+@router.get("/orders/{ref}", response_model=s.OrderOut, tags=["orders"])
+def get_order(ref: PathName, ctx: Reader) -> Any:
+    with ctx.db.read() as conn:
+        return orders.get(conn, ref)
+
+
+@router.post("/orders/{ref}/cancel", response_model=s.OrderOut, tags=["orders"])
+def cancel_order(ref: PathName, ctx: Ops, body: s.CancelIn | None = None) -> JSONResponse:
+    lines = [ln.model_dump() for ln in body.lines] if body and body.lines else None
+    return write(ctx, body, lambda conn: orders.cancel(conn, ref, lines, ctx.now))
+
+
+@router.post("/orders/{ref}/shipments", response_model=s.OrderOut, status_code=201, tags=["orders"])
+def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> JSONResponse:
+    lines = [ln.model_dump() for ln in body.lines]
+    return write(ctx, body, lambda conn: orders.ship(conn, ref, lines, ctx.now), 201)
+
+
+@router.get("/availability/{sku}", response_model=s.AvailabilityOut, tags=["selling"])
+def availability(sku: PathName, ctx: Reader, channel: Annotated[str | None, Query(max_length=100)] = None) -> Any:
+    if channel is not None:
+        check_channels(ctx, [channel])
+    with ctx.db.read() as conn:
+        stale = reports.needs_tidy(conn, sku, ctx.now)
+    if stale:  # a hold expired since the last plan: expire it now, at read time
+        with ctx.db.write() as conn:
+            Book.open(conn, [sku], ctx.now)[sku].save()
+    with ctx.db.read() as conn:
+        return reports.availability(conn, sku, channel, ctx.now)
+
+
+@router.get("/events", response_model=s.EventPage, tags=["events"])
+def events(
+    ctx: Reader,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    sku: Annotated[str | None, Query(max_length=100)] = None,
+) -> Any:
+    with ctx.db.read() as conn:
+        return reports.event_page(conn, after, limit, sku)
+
+
+@router.get("/keys", tags=["keys"])
+def list_keys(ctx: Admin) -> Any:
+    with ctx.db.read() as conn:
+        return keys.list_keys(conn)
+
+
+@router.post("/keys", status_code=201, tags=["keys"])
+def create_key(body: s.KeyIn, ctx: Admin) -> Any:
+    with ctx.db.write() as conn:
+        return keys.create(conn, body.name, body.role, body.channels, ctx.now)
+
+
+@router.delete("/keys/{key_id}", status_code=204, tags=["keys"])
+def revoke_key(key_id: int, ctx: Admin) -> Response:
+    with ctx.db.write() as conn:
+        keys.revoke(conn, key_id, ctx.now)
+    return Response(status_code=204)

@@ -1,0 +1,250 @@
+"""Request and response bodies of the v1 contract (BRIEF §5). Unknown fields are refused."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
+Qty = Annotated[int, Field(gt=0, le=1_000_000)]
+Days = Annotated[int, Field(ge=0, le=3650)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SkuIn(Body):
+    mode: Literal["stock", "backorder", "preorder"]
+    name: str | None = Field(default=None, max_length=200)
+    release_date: date | None = None
+    handling_days: Days = 0
+    incoming_buffer: Annotated[Decimal, Field(ge=0, lt=1, max_digits=5, decimal_places=4)] = Decimal(0)
+    safety_stock: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    backorder_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    backorder_lead_days: Days | None = None
+
+
+class SkuOut(BaseModel):
+    sku: str
+    name: str | None
+    mode: str
+    release_date: date | None
+    handling_days: int
+    incoming_buffer: float
+    safety_stock: int
+    backorder_limit: int | None
+    backorder_lead_days: int | None
+    on_hand: int
+
+
+class ChannelIn(Body):
+    allow_backorder: bool
+    allow_preorder: bool
+    padding_days: Days = 0
+
+
+class ChannelOut(ChannelIn):
+    channel: str
+
+
+class QuotaIn(Body):
+    quota: Annotated[int, Field(ge=0)] | None = None
+
+
+class QuotaOut(BaseModel):
+    sku: str
+    channel: str
+    quota: int | None
+
+
+class AdjustmentIn(Body):
+    sku: Name
+    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CountIn(Body):
+    sku: Name
+    on_hand: Annotated[int, Field(ge=0, le=10_000_000)]
+    reason: str = Field(default="count", min_length=1, max_length=200)
+
+
+class StockOut(BaseModel):
+    sku: str
+    delta: int
+    reason: str
+    on_hand: int
+
+
+class PoLineIn(Body):
+    sku: Name
+    qty: Qty
+    expected_date: date
+
+
+class PoIn(Body):
+    ref: Name
+    supplier: str | None = Field(default=None, max_length=200)
+    lines: list[PoLineIn] = Field(min_length=1, max_length=1000)
+
+
+class PoLinePatch(Body):
+    expected_date: date | None = None
+    qty: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PoLinePatch:
+        if self.expected_date is None and self.qty is None:
+            raise ValueError("give expected_date or qty")
+        return self
+
+
+class ReceiptLineIn(Body):
+    line: Annotated[int, Field(ge=1)]
+    qty: Qty
+
+
+class ReceiptIn(Body):
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
+    close_short: bool = False
+
+
+class PoLineOut(BaseModel):
+    line: int
+    sku: str
+    qty: int
+    received: int
+    closed: bool
+    remaining: int
+    expected_date: date
+
+
+class PoOut(BaseModel):
+    ref: str
+    supplier: str | None
+    status: str
+    created_at: datetime
+    lines: list[PoLineOut]
+
+
+class HoldIn(Body):
+    sku: Name
+    qty: Qty
+    channel: Name
+    ttl_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None = None
+
+
+class HoldOut(BaseModel):
+    id: str
+    sku: str | None
+    channel: str
+    qty: int
+    status: str
+    expires_at: datetime
+    state: str
+    promise_date: date | None
+
+
+class OrderLineIn(Body):
+    sku: Name
+    qty: Qty
+    hold_id: str | None = Field(default=None, max_length=40)
+
+
+class OrderIn(Body):
+    ref: Name
+    channel: Name
+    priority: Annotated[int, Field(ge=0, le=1000)] = 0
+    customer: str | None = Field(default=None, max_length=200)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
+
+
+class AllocationOut(BaseModel):
+    source: Literal["stock", "po", "made_to_order"]
+    qty: int
+    date: date | None
+    po_ref: str | None = None
+    po_line: int | None = None
+
+
+class OrderLineOut(BaseModel):
+    line: int
+    sku: str
+    qty: int
+    qty_shipped: int
+    qty_cancelled: int
+    state: str
+    promise_date: date | None
+    first_promise_date: date | None
+    hold_id: str | None
+    allocation: list[AllocationOut]
+
+
+class OrderOut(BaseModel):
+    ref: str
+    channel: str
+    priority: int
+    customer: str | None
+    created_at: datetime
+    lines: list[OrderLineOut]
+
+
+class LineRef(Body):
+    line: Annotated[int, Field(ge=1)]
+    qty: Qty | None = None
+
+
+class CancelIn(Body):
+    lines: list[LineRef] | None = Field(default=None, min_length=1)
+
+
+class ShipLine(Body):
+    line: Annotated[int, Field(ge=1)]
+    qty: Qty
+
+
+class ShipmentIn(Body):
+    lines: list[ShipLine] = Field(min_length=1, max_length=500)
+
+
+class Point(BaseModel):
+    date: date
+    available: int
+
+
+class AvailabilityOut(BaseModel):
+    sku: str
+    channel: str | None
+    on_hand: int
+    incoming: int
+    committed: int
+    reserved: int
+    available: int
+    next_promise_date: date | None
+    timeline: list[Point]
+    oversold: bool
+    quota_left: int | None
+
+
+class EventOut(BaseModel):
+    id: int
+    type: str
+    occurred_at: datetime
+    sku: str | None
+    order_ref: str | None
+    line: int | None
+    data: dict[str, object]
+
+
+class EventPage(BaseModel):
+    events: list[EventOut]
+    next: int
+
+
+class KeyIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["admin", "ops", "storefront", "viewer"]
+    channels: list[Name] | None = None

@@ -1,0 +1,101 @@
+"""The `allot` command: serve, migrate, make keys, load the demo."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from allot.settings import Settings
+from allot.store.db import Database
+from allot.store.migrate import upgrade
+
+app = typer.Typer(help="Allot: sell stock that has not arrived yet, without overselling.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.")
+keys_app = typer.Typer(help="API keys.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+
+def _db() -> Database:
+    return Database(Settings.from_env().database_url)
+
+
+def prepare(settings: Settings) -> None:
+    """Migrate, and make the bootstrap admin key exist when one is configured."""
+    from allot.services import keys  # noqa: PLC0415 - keeps `allot --help` fast
+
+    db = Database(settings.database_url)
+    upgrade(db)
+    if settings.bootstrap_admin_key:
+        with db.write() as conn:
+            keys.ensure(conn, settings.bootstrap_admin_key, datetime.now(UTC))
+    db.dispose()
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
+) -> None:
+    """Serve the API and the dashboard (migrates the database first)."""
+    import uvicorn  # noqa: PLC0415
+
+    prepare(Settings.from_env())
+    uvicorn.run("allot.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration that has not run yet."""
+    prepare(Settings.from_env())
+    console.print("database is up to date")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin, ops, storefront or viewer")] = "admin",
+    channel: Annotated[Optional[list[str]], typer.Option(help="storefront: channels it may sell on")] = None,  # noqa: UP045
+) -> None:
+    """Make an API key; its secret is shown once."""
+    from allot.services import keys  # noqa: PLC0415
+
+    db = _db()
+    with db.write() as conn:
+        made = keys.create(conn, name, role, channel or None, datetime.now(UTC))
+    console.print(f"key {made['id']} ({made['role']}): [bold]{made['secret']}[/bold]")
+    console.print("Keep it safe: it is not shown again.")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    from allot.services import keys  # noqa: PLC0415
+
+    with _db().read() as conn:
+        rows = keys.list_keys(conn)
+    table = Table("id", "name", "role", "prefix", "channels", "last used", "revoked")
+    for r in rows:
+        table.add_row(str(r["id"]), r["name"], r["role"], r["prefix"], ",".join(r["channels"] or []),
+                      str(r["last_used_at"] or ""), str(r["revoked_at"] or ""))
+    console.print(table)
+
+
+@app.command()
+def demo(if_empty: Annotated[bool, typer.Option("--if-empty", help="only into an empty database")] = False) -> None:
+    """Load a realistic drop to explore: preorders on two POs, a backorder SKU, a marketplace channel."""
+    from allot.demo import load  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    prepare(settings)
+    db = Database(settings.database_url)
+    if load(db, datetime.now(UTC), only_if_empty=if_empty):
+        console.print("demo loaded: AURORA-LAMP (preorder), TERRA-MUG (backorder), CANVAS-TOTE (stock)")
+    else:
+        console.print("database not empty: demo not loaded")

@@ -1,0 +1,359 @@
+"""One SKU's book inside a write transaction: its supply, its queue, its plan.
+
+Every change to a SKU goes through a `Book`: lock the SKU row, change supply or demand, then
+either `sell` (the fast path appends to the tail of the queue and touches no other line) or
+`replan` (the full plan, persisting only the lines that moved and one event per line whose
+state or promise date changed). `save` writes the plan summary the fast path reads.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from allot.domain import planner
+from allot.domain.errors import Invalid, NotFound, SaleRefused
+from allot.domain.model import (
+    MADE_TO_ORDER_KEY,
+    STOCK_KEY,
+    Bucket,
+    ChannelRule,
+    Demand,
+    Mode,
+    Placement,
+    Source,
+    State,
+    Supply,
+    SkuRule,
+    Take,
+    po_capacity,
+)
+from allot.domain.planner import Plan
+from allot.services.common import Event, as_utc, iso, record
+from allot.store.tables import channels, holds, order_lines, orders, po_lines, purchase_orders, sku_channels, skus
+
+EMPTY_SUMMARY: dict[str, Any] = {
+    "buckets": [], "free": {}, "uncovered": 0, "committed": 0, "reserved": 0, "incoming": 0,
+    "by_channel": {}, "next_expiry": None,
+}
+
+
+@dataclass(slots=True)
+class Entry:
+    """A stored queue line: what the planner sees, and what was last told to the customer."""
+
+    demand: Demand
+    row_id: Any
+    takes: tuple[Take, ...]
+    state: State
+    promise_date: date | None
+    order_ref: str | None = None
+    line: int | None = None
+
+    @property
+    def is_hold(self) -> bool:
+        return self.order_ref is None
+
+
+def sku_rule(row: Any) -> SkuRule:
+    return SkuRule(Mode(row.mode), row.release_date, row.handling_days)
+
+
+def takes_from_json(raw: list[dict[str, Any]]) -> tuple[Take, ...]:
+    return tuple(Take(t["bucket"], t["qty"]) for t in raw)
+
+
+def takes_to_json(takes: Iterable[Take]) -> list[dict[str, Any]]:
+    return [{"bucket": t.bucket, "qty": t.qty} for t in takes]
+
+
+def bucket_to_json(bucket: Bucket) -> dict[str, Any]:
+    return {"key": bucket.key, "source": bucket.source.value, "date": bucket.date.isoformat(),
+            "capacity": bucket.capacity, "po_ref": bucket.po_ref,
+            "po_line": bucket.po_line, "po_seq": bucket.po_seq}
+
+
+def load_channels(conn: Connection) -> dict[str, ChannelRule]:
+    rows = conn.execute(select(channels)).all()
+    return {r.name: ChannelRule(r.name, r.allow_backorder, r.allow_preorder, r.padding_days) for r in rows}
+
+
+class Book:
+    def __init__(self, conn: Connection, row: Any, rules: dict[str, ChannelRule], now: datetime) -> None:
+        self.conn = conn
+        self.row = row
+        self.id = row.id
+        self.sku = row.sku
+        self.now = now
+        self.today = now.date()
+        self.rule = sku_rule(row)
+        self.on_hand: int = row.on_hand
+        self.summary: dict[str, Any] = dict(row.summary or EMPTY_SUMMARY)
+        self.next_seq: int = row.next_seq
+        self.last_queued_at = as_utc(row.last_queued_at) if row.last_queued_at else None
+        self.supply = Supply(self.rule, self._buckets_from_summary(), rules)
+        self.events: list[Event] = []
+        self.dirty = False
+
+    # -- loading -------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls, conn: Connection, names: Iterable[str], now: datetime, fields: dict[str, str] | None = None
+    ) -> dict[str, Book]:
+        """Lock the SKUs in one fixed order (by key), so multi-SKU writes cannot deadlock.
+
+        `fields` names the input each SKU came from: an unknown one is then bad input (422)
+        rather than a missing resource (404).
+        """
+        wanted = sorted(set(names))
+        stmt = select(skus).where(skus.c.sku.in_(wanted)).order_by(skus.c.sku).with_for_update()
+        rows = {r.sku: r for r in conn.execute(stmt)}
+        missing = [n for n in wanted if n not in rows]
+        if missing and fields:
+            raise Invalid(fields[missing[0]], f"unknown SKU {missing[0]!r}; create it with PUT /v1/skus/{{sku}}")
+        if missing:
+            raise NotFound(f"unknown SKU {missing[0]!r}", sku=missing[0])
+        rules = load_channels(conn)
+        books = {n: cls(conn, rows[n], rules, now) for n in wanted}
+        for book in books.values():
+            if book.holds_expired():
+                book.replan({"op": "hold.expired"})
+        return books
+
+    def holds_expired(self) -> bool:
+        due = self.summary.get("next_expiry")
+        return due is not None and datetime.fromisoformat(due) <= self.now
+
+    def _buckets_from_summary(self) -> tuple[Bucket, ...]:
+        return tuple(self._bucket(b) for b in self.summary["buckets"])
+
+    def _bucket(self, raw: dict[str, Any]) -> Bucket:
+        source = Source(raw["source"])
+        day = date.fromisoformat(raw["date"])
+        if source is Source.STOCK:
+            day = self.today
+        elif source is Source.MADE_TO_ORDER:
+            day = self.today + timedelta(days=self.row.backorder_lead_days or 0)
+        return Bucket(raw["key"], source, day, raw["capacity"], raw["po_ref"], raw["po_line"], raw["po_seq"])
+
+    def _supply_from_rows(self) -> tuple[Supply, int]:
+        """Buckets rebuilt from stock and purchase orders; returns them with units incoming."""
+        row = self.row
+        buckets = [Bucket(STOCK_KEY, Source.STOCK, self.today, self.on_hand - row.safety_stock)]
+        stmt = (
+            select(po_lines.c.id, po_lines.c.line, po_lines.c.qty, po_lines.c.received, po_lines.c.expected_date,
+                   purchase_orders.c.ref, purchase_orders.c.id.label("po_id"))
+            .join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id)
+            .where(po_lines.c.sku_id == self.id, po_lines.c.closed.is_(False), purchase_orders.c.status == "open")
+        )
+        incoming = 0
+        buffer = Decimal(row.incoming_buffer or 0)
+        for r in self.conn.execute(stmt):
+            remaining = max(0, r.qty - r.received)
+            incoming += remaining
+            if remaining:
+                buckets.append(Bucket(f"po:{r.id}", Source.PO, r.expected_date, po_capacity(remaining, buffer),
+                                      r.ref, r.line, r.po_id))
+        if row.backorder_limit:
+            lead = timedelta(days=row.backorder_lead_days or 0)
+            buckets.append(Bucket(MADE_TO_ORDER_KEY, Source.MADE_TO_ORDER, self.today + lead, row.backorder_limit))
+        return Supply(self.rule, tuple(buckets), self.supply.channels), incoming
+
+    def load_queue(self) -> list[Entry]:
+        """Active (unexpired) holds and the open units of order lines."""
+        h = holds.c
+        hold_rows = self.conn.execute(
+            select(h.id, h.channel, h.qty, h.priority, h.queued_at, h.seq, h.allocation, h.state, h.promise_date)
+            .where(h.sku_id == self.id, h.status == "active", h.expires_at > self.now)
+        )
+        entries = [
+            Entry(Demand(f"h:{r.id}", r.qty, r.channel, r.priority, as_utc(r.queued_at), r.seq), r.id,
+                  takes_from_json(r.allocation), State(r.state), r.promise_date)
+            for r in hold_rows
+        ]
+        ol = order_lines.c
+        line_rows = self.conn.execute(
+            select(ol.id, ol.line, ol.channel, ol.priority, ol.queued_at, ol.seq, ol.allocation, ol.state,
+                   ol.promise_date, (ol.qty - ol.qty_shipped - ol.qty_cancelled).label("open_qty"),
+                   orders.c.ref)
+            .join(orders, orders.c.id == ol.order_id)
+            .where(ol.sku_id == self.id, ol.open.is_(True))
+        )
+        entries += [
+            Entry(Demand(f"l:{r.id}", r.open_qty, r.channel, r.priority, as_utc(r.queued_at), r.seq), r.id,
+                  takes_from_json(r.allocation), State(r.state), r.promise_date, r.ref, r.line)
+            for r in line_rows if r.open_qty > 0
+        ]
+        return entries
+
+    # -- selling -------------------------------------------------------------------------
+
+    def quota_left(self, channel: str) -> int | None:
+        quota = self.conn.execute(
+            select(sku_channels.c.quota).where(sku_channels.c.sku_id == self.id, sku_channels.c.channel == channel)
+        ).scalar()
+        if quota is None:
+            return None
+        return quota - self.summary["by_channel"].get(channel, 0)
+
+    def next_place(self, priority: int) -> tuple[datetime, int]:
+        """Queue time and sequence for a new line; never earlier than the last, whatever the clock."""
+        queued_at = max(self.now, self.last_queued_at) if self.last_queued_at else self.now
+        seq = self.next_seq
+        self.next_seq += 1
+        self.last_queued_at = queued_at
+        self.dirty = True
+        return queued_at, seq
+
+    def sell(self, key: str, qty: int, channel: str, priority: int, place: tuple[datetime, int]) -> Placement:
+        """Accept the sale only if its channel may sell it and no other line loses a unit."""
+        line = Demand(key, qty, channel, priority, place[0], place[1])
+        quota = self.quota_left(channel)
+        if priority == 0:  # the lowest priority: a new line sorts after every line already queued
+            current = Plan({}, dict(self.summary["free"]), self.summary["uncovered"])
+            sale = planner.sell(self.supply, [], current, line, self.today, at_tail=True, quota_left=quota)
+            entries: list[Entry] = []
+        else:
+            entries = self.load_queue()
+            queue = [e.demand for e in entries]
+            current = planner.plan(self.supply, queue, self.today)
+            sale = planner.sell(self.supply, queue, current, line, self.today, at_tail=False, quota_left=quota)
+        if not sale.accepted or sale.placement is None:
+            raise SaleRefused(f"{channel} cannot get {qty} of {self.sku}", max(0, sale.available), sku=self.sku)
+        if entries:
+            self._persist(entries, sale.plan, {"op": "sale", "priority": priority})
+        self._absorb(sale.plan, channel, qty, is_hold=key.startswith("h:"))
+        return sale.placement
+
+    def _absorb(self, after: Plan, channel: str, qty: int, *, is_hold: bool) -> None:
+        s = self.summary
+        s["free"] = after.free
+        s["uncovered"] = after.uncovered
+        s["reserved" if is_hold else "committed"] += qty
+        s["by_channel"] = {**s["by_channel"], channel: s["by_channel"].get(channel, 0) + qty}
+        self.dirty = True
+
+    def note_hold_expiry(self, expires_at: datetime) -> None:
+        due = self.summary.get("next_expiry")
+        if due is None or expires_at < datetime.fromisoformat(due):
+            self.summary["next_expiry"] = expires_at.isoformat()
+
+    def swap_hold_for_line(self, qty: int) -> None:
+        """A hold confirmed in full keeps its units and place: reserved becomes committed."""
+        self.summary["reserved"] -= qty
+        self.summary["committed"] += qty
+        self.dirty = True
+
+    # -- re-planning ---------------------------------------------------------------------
+
+    def replan(self, cause: dict[str, Any]) -> Plan:
+        """Re-run the plan from the rows; persist and announce every line that moved."""
+        self._expire_holds()
+        supply, incoming = self._supply_from_rows()
+        self.supply = supply
+        entries = self.load_queue()
+        after = planner.plan(supply, [e.demand for e in entries], self.today)
+        self._persist(entries, after, cause)
+        self._summarise(after, entries, incoming)
+        return after
+
+    def _expire_holds(self) -> None:
+        h = holds.c
+        expired = self.conn.execute(
+            select(h.id, h.qty, h.channel)
+            .where(h.sku_id == self.id, h.status == "active", h.expires_at <= self.now)
+        ).all()
+        if not expired:
+            return
+        self.conn.execute(update(holds).where(h.id.in_([r.id for r in expired])).values(status="expired"))
+        self.events += [Event("hold.expired", self.sku, {"hold_id": r.id, "qty": r.qty, "channel": r.channel})
+                        for r in expired]
+
+    def _summarise(self, after: Plan, entries: list[Entry], incoming: int) -> None:
+        by_channel: dict[str, int] = {}
+        for e in entries:
+            by_channel[e.demand.channel] = by_channel.get(e.demand.channel, 0) + e.demand.qty
+        expiries = self.conn.execute(
+            select(holds.c.expires_at).where(holds.c.sku_id == self.id, holds.c.status == "active")
+            .order_by(holds.c.expires_at).limit(1)
+        ).scalar()
+        was_oversold = self.summary.get("uncovered", 0) > 0
+        self.summary = {
+            "buckets": [bucket_to_json(b) for b in self.supply.buckets],
+            "free": after.free,
+            "uncovered": after.uncovered,
+            "committed": sum(e.demand.qty for e in entries if not e.is_hold),
+            "reserved": sum(e.demand.qty for e in entries if e.is_hold),
+            "incoming": incoming,
+            "by_channel": by_channel,
+            "next_expiry": as_utc(expiries).isoformat() if expiries else None,
+        }
+        if after.uncovered > 0 and not was_oversold:
+            self.events.append(Event("sku.oversold", self.sku, {"uncovered": after.uncovered}))
+        self.dirty = True
+
+    def _persist(self, entries: list[Entry], after: Plan, cause: dict[str, Any]) -> None:
+        hold_updates: list[dict[str, Any]] = []
+        line_updates: list[dict[str, Any]] = []
+        for e in entries:
+            new = after.placements[e.demand.key]
+            if e.state is State.READY and new.state is State.READY:
+                new = replace(new, promise_date=e.promise_date)  # time passing does not re-promise
+            if (new.takes, new.state, new.promise_date) == (e.takes, e.state, e.promise_date):
+                continue
+            values = {"_id": e.row_id, "allocation": takes_to_json(new.takes), "state": new.state.value,
+                      "promise_date": new.promise_date}
+            (hold_updates if e.is_hold else line_updates).append(values)
+            if not e.is_hold and (new.state, new.promise_date) != (e.state, e.promise_date):
+                self.events.append(line_change_event(self.sku, e, new, cause))
+        for table, batch in ((holds, hold_updates), (order_lines, line_updates)):
+            if batch:
+                self.conn.execute(
+                    update(table).where(table.c.id == bindparam("_id"))
+                    .values(allocation=bindparam("allocation"), state=bindparam("state"),
+                            promise_date=bindparam("promise_date")),
+                    batch,
+                )
+
+    def save(self) -> None:
+        """Write the plan summary and the queue counters; record the collected events."""
+        if self.dirty:
+            self.conn.execute(
+                update(skus).where(skus.c.id == self.id).values(
+                    summary=self.summary, on_hand=self.on_hand, next_seq=self.next_seq,
+                    last_queued_at=self.last_queued_at, updated_at=self.now)
+            )
+        record(self.conn, self.now, self.events)
+        self.events = []
+        self.dirty = False
+
+
+def line_change_event(sku: str, before: Entry, after: Placement, cause: dict[str, Any]) -> Event:
+    """One event per order line whose state or promise moved, named for what the customer feels."""
+    if after.state is State.BACKORDERED:
+        kind = "order_line.backordered"
+    elif after.state is State.READY and before.state is not State.READY:
+        kind = "order_line.ready"
+    else:
+        kind = "order_line.promise_changed"
+    data = {"from": iso(before.promise_date), "to": iso(after.promise_date), "state_from": before.state.value,
+            "state": after.state.value, "reason": _reason(before.promise_date, after.promise_date), "cause": cause}
+    return Event(kind, sku, data, before.order_ref, before.line)
+
+
+def _reason(was: date | None, now: date | None) -> str:
+    if now is None:
+        return "uncovered"
+    if was is None:
+        return "covered"
+    return "later" if now > was else "earlier" if now < was else "unchanged"
+
+
+def save_all(books: Iterable[Book]) -> None:
+    for book in books:
+        book.save()

@@ -1,0 +1,94 @@
+"""SKUs, channels and per-channel quotas: the settings the plan obeys."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from allot.domain.errors import Invalid, NotFound
+from allot.domain.model import Mode
+from allot.services.book import EMPTY_SUMMARY, Book
+from allot.store.tables import channels, sku_channels, skus
+
+SKU_SETTINGS = ("name", "mode", "release_date", "handling_days", "incoming_buffer", "safety_stock",
+                "backorder_limit", "backorder_lead_days")
+
+
+def put_sku(conn: Connection, sku: str, settings: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Create or change a SKU; a change re-plans it, since promises depend on every setting."""
+    _check_sku_settings(settings)
+    exists = conn.execute(select(skus.c.id).where(skus.c.sku == sku)).scalar() is not None
+    values = {k: settings[k] for k in SKU_SETTINGS if k in settings}
+    if exists:
+        conn.execute(update(skus).where(skus.c.sku == sku).values(**values, updated_at=now))
+    else:
+        conn.execute(insert(skus).values(sku=sku, summary=EMPTY_SUMMARY, on_hand=0, next_seq=1,
+                                         created_at=now, updated_at=now, **_defaults(values)))
+    book = Book.open(conn, [sku], now)[sku]
+    book.replan({"op": "sku.updated" if exists else "sku.created", "sku": sku})
+    book.save()
+    return get_sku(conn, sku) | {"created": not exists}
+
+
+def _defaults(values: dict[str, Any]) -> dict[str, Any]:
+    base = {"handling_days": 0, "incoming_buffer": Decimal(0), "safety_stock": 0}
+    return base | {k: v for k, v in values.items() if v is not None}
+
+
+def _check_sku_settings(settings: dict[str, Any]) -> None:
+    mode = settings.get("mode")
+    if mode == Mode.PREORDER and not settings.get("release_date"):
+        raise Invalid("release_date", "a preorder SKU needs a release_date")
+    buffer = settings.get("incoming_buffer")
+    if buffer is not None and not 0 <= Decimal(str(buffer)) < 1:
+        raise Invalid("incoming_buffer", "must be at least 0 and below 1")
+
+
+def get_sku(conn: Connection, sku: str) -> dict[str, Any]:
+    row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
+    if row is None:
+        raise NotFound(f"unknown SKU {sku!r}", sku=sku)
+    return {
+        "sku": row.sku, "name": row.name, "mode": row.mode, "release_date": row.release_date,
+        "handling_days": row.handling_days, "incoming_buffer": float(row.incoming_buffer),
+        "safety_stock": row.safety_stock, "backorder_limit": row.backorder_limit,
+        "backorder_lead_days": row.backorder_lead_days, "on_hand": row.on_hand,
+    }
+
+
+def sku_names(conn: Connection) -> list[str]:
+    return list(conn.execute(select(skus.c.sku).order_by(skus.c.sku)).scalars())
+
+
+def put_channel(conn: Connection, name: str, settings: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Create or change a channel; every SKU is re-planned, since buckets and padding may change."""
+    row = conn.execute(select(channels).where(channels.c.name == name)).first()
+    if row is None:
+        conn.execute(insert(channels).values(name=name, **settings))
+    else:
+        conn.execute(update(channels).where(channels.c.name == name).values(**settings))
+        for book in Book.open(conn, sku_names(conn), now).values():
+            book.replan({"op": "channel.updated", "channel": name})
+            book.save()
+    return {"channel": name, **settings, "created": row is None}
+
+
+def put_quota(conn: Connection, sku: str, channel: str, quota: int | None) -> dict[str, Any]:
+    """Cap the units one channel may hold open for a SKU; applies to new sales only."""
+    sku_id = conn.execute(select(skus.c.id).where(skus.c.sku == sku)).scalar()
+    if sku_id is None:
+        raise NotFound(f"unknown SKU {sku!r}", sku=sku)
+    require_channel(conn, channel, field="channel")
+    key = (sku_channels.c.sku_id == sku_id) & (sku_channels.c.channel == channel)
+    if conn.execute(select(sku_channels.c.sku_id).where(key)).first() is None:
+        conn.execute(insert(sku_channels).values(sku_id=sku_id, channel=channel, quota=quota))
+    else:
+        conn.execute(update(sku_channels).where(key).values(quota=quota))
+    return {"sku": sku, "channel": channel, "quota": quota}
+
+
+def require_channel(conn: Connection, name: str, *, field: str) -> None:
+    if conn.execute(select(channels.c.id).where(channels.c.name == name)).first() is None:
+        raise Invalid(field, f"unknown channel {name!r}; create it with PUT /v1/channels/{name}")

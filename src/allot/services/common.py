@@ -1,0 +1,43 @@
+"""Small helpers shared by the services: time, events."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from allot.store.tables import events
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; everything we store is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+@dataclass(slots=True)
+class Event:
+    type: str
+    sku: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+    order_ref: str | None = None
+    line: int | None = None
+
+
+def record(conn: Connection, now: datetime, batch: Sequence[Event]) -> None:
+    """Append events in the caller's transaction, so they exist exactly when the change does."""
+    if not batch:
+        return
+    conn.execute(
+        insert(events),
+        [
+            {"type": e.type, "occurred_at": now, "sku": e.sku, "order_ref": e.order_ref, "line": e.line,
+             "data": e.data}
+            for e in batch
+        ],
+    )

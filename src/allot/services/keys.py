@@ -1,0 +1,86 @@
+"""API keys: shown once, stored as a SHA-256 digest (they are long random secrets, so no slow hash)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from allot.domain.errors import Invalid, NotFound
+from allot.services.common import as_utc
+from allot.store.tables import api_keys
+
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPS = "ops"
+    STOREFRONT = "storefront"
+    VIEWER = "viewer"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    key_id: int
+    name: str
+    role: Role
+    channels: tuple[str, ...] | None
+    last_used_at: datetime | None
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create(conn: Connection, name: str, role: str, channels: list[str] | None, now: datetime,
+           secret: str | None = None) -> dict[str, Any]:
+    """Make a key; the secret is returned here and never again."""
+    if role not in Role.__members__.values():
+        raise Invalid("role", f"one of {', '.join(Role)}")
+    secret = secret or f"allot_{secrets.token_urlsafe(32)}"
+    key_id = conn.execute(insert(api_keys).values(
+        name=name, role=role, channels=channels, prefix=secret[:12], secret_hash=digest(secret), created_at=now,
+    )).inserted_primary_key[0]
+    return {"id": key_id, "name": name, "role": role, "channels": channels, "secret": secret}
+
+
+def ensure(conn: Connection, secret: str, now: datetime) -> None:
+    """Make sure an admin key with exactly this secret exists (scripted set-ups, tests)."""
+    found = conn.execute(select(api_keys.c.id).where(api_keys.c.secret_hash == digest(secret))).first()
+    if found is None:
+        create(conn, "bootstrap", Role.ADMIN, None, now, secret=secret)
+
+
+def authenticate(conn: Connection, secret: str) -> Principal | None:
+    wanted = digest(secret)
+    row = conn.execute(select(api_keys).where(api_keys.c.secret_hash == wanted)).first()
+    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.secret_hash, wanted):
+        return None
+    channels = tuple(row.channels) if row.channels else None
+    used = as_utc(row.last_used_at) if row.last_used_at else None
+    return Principal(row.id, row.name, Role(row.role), channels, used)
+
+
+def touch(conn: Connection, principal: Principal, now: datetime) -> bool:
+    """Record use at most once a minute, so authentication adds no write to the hot path."""
+    if principal.last_used_at and now - principal.last_used_at < LAST_USED_GRANULARITY:
+        return False
+    conn.execute(update(api_keys).where(api_keys.c.id == principal.key_id).values(last_used_at=now))
+    return True
+
+
+def list_keys(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(select(api_keys).order_by(api_keys.c.id))
+    return [{"id": r.id, "name": r.name, "role": r.role, "channels": r.channels, "prefix": r.prefix,
+             "created_at": r.created_at, "revoked_at": r.revoked_at, "last_used_at": r.last_used_at} for r in rows]
+
+
+def revoke(conn: Connection, key_id: int, now: datetime) -> None:
+    if conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now)).rowcount == 0:
+        raise NotFound(f"unknown key {key_id}", key_id=key_id)

@@ -1,0 +1,64 @@
+"""Read models: availability for a channel, and the events feed."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from allot.domain import planner
+from allot.domain.errors import NotFound
+from allot.domain.model import ChannelRule
+from allot.domain.planner import Plan
+from allot.services.book import Book, load_channels
+from allot.services.catalog import require_channel
+from allot.store.tables import events, skus
+
+# A channel that may use every bucket: what the SKU as a whole can still sell.
+ANY_CHANNEL = ChannelRule("*", allow_backorder=True, allow_preorder=True)
+
+
+def needs_tidy(conn: Connection, sku: str, now: datetime) -> bool:
+    """True when a hold has expired since the last plan: the caller re-plans before reading."""
+    row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
+    if row is None:
+        raise NotFound(f"unknown SKU {sku!r}", sku=sku)
+    return Book(conn, row, {}, now).holds_expired()
+
+
+def availability(conn: Connection, sku: str, channel: str | None, now: datetime) -> dict[str, Any]:
+    """What one more unit on `channel` would get, read from the plan summary without locking."""
+    row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
+    if row is None:
+        raise NotFound(f"unknown SKU {sku!r}", sku=sku)
+    rules = load_channels(conn)
+    if channel is not None:
+        require_channel(conn, channel, field="channel")
+    rules[ANY_CHANNEL.name] = ANY_CHANNEL
+    book = Book(conn, row, rules, now)
+    s = book.summary
+    view = planner.view(book.supply, Plan({}, s["free"], s["uncovered"]), channel or ANY_CHANNEL.name, book.today)
+    available = view.available
+    quota = book.quota_left(channel) if channel else None
+    if quota is not None:
+        available = min(available, quota)
+    return {
+        "sku": sku, "channel": channel, "on_hand": row.on_hand, "incoming": s["incoming"],
+        "committed": s["committed"], "reserved": s["reserved"], "available": available,
+        "next_promise_date": view.next_promise_date if available >= 1 else None,
+        "timeline": [{"date": p.date, "available": p.available} for p in view.timeline],
+        "oversold": s["uncovered"] > 0, "quota_left": quota,
+    }
+
+
+def event_page(conn: Connection, after: int, limit: int, sku: str | None = None) -> dict[str, Any]:
+    """Events in id order after a cursor; `next` is the cursor for the following page."""
+    stmt = select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+    if sku:
+        stmt = stmt.where(events.c.sku == sku)
+    rows = conn.execute(stmt).all()
+    return {
+        "events": [{"id": r.id, "type": r.type, "occurred_at": r.occurred_at, "sku": r.sku,
+                    "order_ref": r.order_ref, "line": r.line, "data": r.data} for r in rows],
+        "next": rows[-1].id if rows else after,
+    }

@@ -1,0 +1,78 @@
+"""The one place that builds engines and transactions.
+
+SQLite: WAL with synchronous=FULL (an acknowledged order survives a power cut), writers
+serialised by BEGIN IMMEDIATE plus an in-process lock so threads queue instead of
+busy-polling. PostgreSQL: READ COMMITTED; writers serialise per SKU with SELECT … FOR UPDATE.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def normalise_url(url: str) -> str:
+    """Accept the libpq-style URLs people paste; always talk to PostgreSQL through psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = normalise_url(url)
+        self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        self._write_lock = threading.Lock()
+        self.engine = self._sqlite_engine() if self.is_sqlite else self._postgres_engine(pool_size)
+
+    def _sqlite_engine(self) -> Engine:
+        engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("allot_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+
+    def _postgres_engine(self, pool_size: int) -> Engine:
+        return create_engine(self.url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: commits when the block ends, rolls back on any exception."""
+        with self._serialised(), self.engine.connect() as conn:
+            conn = conn.execution_options(allot_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _serialised(self) -> Iterator[None]:
+        if not self.is_sqlite:
+            yield
+            return
+        with self._write_lock:
+            yield
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,201 @@
+"""The schema. Alembic migrations in store/migrations are generated from and checked against it."""
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Stamp = DateTime(timezone=True)
+
+skus = Table(
+    "skus",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku", String(100), nullable=False, unique=True),
+    Column("name", String(200)),
+    Column("mode", String(20), nullable=False),
+    Column("release_date", Date),
+    Column("handling_days", Integer, nullable=False, default=0),
+    Column("incoming_buffer", Numeric(5, 4), nullable=False, default=0),
+    Column("safety_stock", Integer, nullable=False, default=0),
+    Column("backorder_limit", Integer),
+    Column("backorder_lead_days", Integer),
+    # Counters kept for speed; `allot reconcile` proves them equal to the rows they summarise.
+    Column("on_hand", Integer, nullable=False, default=0),
+    Column("summary", JSON, nullable=False),
+    Column("next_seq", BigInteger, nullable=False, default=1),
+    Column("last_queued_at", Stamp),
+    Column("created_at", Stamp, nullable=False),
+    Column("updated_at", Stamp, nullable=False),
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("allow_backorder", Boolean, nullable=False, default=False),
+    Column("allow_preorder", Boolean, nullable=False, default=False),
+    Column("padding_days", Integer, nullable=False, default=0),
+)
+
+sku_channels = Table(
+    "sku_channels",
+    metadata,
+    Column("sku_id", ForeignKey("skus.id"), primary_key=True),
+    Column("channel", String(100), primary_key=True),
+    Column("quota", Integer),
+)
+
+stock_moves = Table(
+    "stock_moves",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False, index=True),
+    Column("delta", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("ref", String(200)),
+    Column("created_at", Stamp, nullable=False),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("ref", String(100), nullable=False, unique=True),
+    Column("supplier", String(200)),
+    Column("status", String(20), nullable=False),
+    Column("created_at", Stamp, nullable=False),
+)
+
+po_lines = Table(
+    "po_lines",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("po_id", ForeignKey("purchase_orders.id"), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("received", Integer, nullable=False, default=0),
+    Column("closed", Boolean, nullable=False, default=False),
+    Column("expected_date", Date, nullable=False),
+    UniqueConstraint("po_id", "line", name="uq_po_lines_po_line"),
+    Index("ix_po_lines_sku_open", "sku_id", "closed"),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("queued_at", Stamp, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("expires_at", Stamp, nullable=False),
+    Column("status", String(20), nullable=False),  # active, released, confirmed, expired
+    Column("allocation", JSON, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("promise_date", Date),
+    Column("api_key_id", BigInteger),
+    Column("created_at", Stamp, nullable=False),
+    Index("ix_holds_sku_status_expires", "sku_id", "status", "expires_at"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("ref", String(100), nullable=False, unique=True),
+    Column("channel", String(100), nullable=False),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("customer", String(200)),
+    Column("created_at", Stamp, nullable=False),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("queued_at", Stamp, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("qty_shipped", Integer, nullable=False, default=0),
+    Column("qty_cancelled", Integer, nullable=False, default=0),
+    Column("open", Boolean, nullable=False, default=True),
+    Column("hold_id", String(40)),
+    Column("allocation", JSON, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("promise_date", Date),
+    Column("first_promise_date", Date),
+    UniqueConstraint("order_id", "line", name="uq_order_lines_order_line"),
+    Index("ix_order_lines_sku_open", "sku_id", "open"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("type", String(60), nullable=False),
+    Column("occurred_at", Stamp, nullable=False),
+    Column("sku", String(100)),
+    Column("order_ref", String(100)),
+    Column("line", Integer),
+    Column("data", JSON, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("channels", JSON),
+    Column("prefix", String(20), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Stamp, nullable=False),
+    Column("revoked_at", Stamp),
+    Column("last_used_at", Stamp),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("api_key_id", BigInteger, primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at", Stamp, nullable=False),
+)
