@@ -2,8 +2,13 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# A fixed key for the local demo only; set your own for anything else.
+ALLOT_BOOTSTRAP_ADMIN_KEY ?= allot-demo-admin-key
+export ALLOT_BOOTSTRAP_ADMIN_KEY
 
-.PHONY: install run test bench demo clean
+.PHONY: install run test contract clean
 
 install: $(STAMP)
 
@@ -16,10 +21,19 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/allot db upgrade
 	$(BIN)/allot demo --if-empty
-	$(BIN)/allot serve --host 127.0.0.1 --port 8000
+	@echo ""
+	@echo "Allot is starting on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
+	@echo "Authenticate with:  Authorization: Bearer $(ALLOT_BOOTSTRAP_ADMIN_KEY)"
+	@echo "  curl -H 'Authorization: Bearer $(ALLOT_BOOTSTRAP_ADMIN_KEY)' 'http://$(HOST):$(PORT)/v1/availability/AURORA-LAMP?channel=web'"
+	@echo ""
+	$(BIN)/allot serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest
 
+# The shared black-box contract check (needs ../shared, as in CI).
+contract: install
+	$(PY) ../shared/contract/check.py "$(CURDIR)"
+
 clean:
-	rm -rf $(VENV) *.db *.db-wal *.db-shm
+	rm -rf $(VENV) allot.db allot.db-wal allot.db-shm
