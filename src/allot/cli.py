@@ -5,12 +5,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Optional
 
 import typer
+import uvicorn
 from rich.console import Console
 from rich.table import Table
 
+from allot.demo import load
+from allot.services import keys
+from allot.services.reconcile import reconcile as check
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.store.migrate import upgrade
+from allot.workers.sweeper import sweep
 
 app = typer.Typer(help="Allot: sell stock that has not arrived yet, without overselling.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
@@ -26,7 +31,6 @@ def _db() -> Database:
 
 def prepare(settings: Settings) -> None:
     """Migrate, and make the bootstrap admin key exist when one is configured."""
-    from allot.services import keys  # noqa: PLC0415 - keeps `allot --help` fast
 
     db = Database(settings.database_url)
     upgrade(db)
@@ -43,8 +47,6 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
 ) -> None:
     """Serve the API and the dashboard (migrates the database first)."""
-    import uvicorn  # noqa: PLC0415
-
     prepare(Settings.from_env())
     uvicorn.run("allot.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)
@@ -64,7 +66,6 @@ def keys_create(
     channel: Annotated[Optional[list[str]], typer.Option(help="storefront: channels it may sell on")] = None,  # noqa: UP045
 ) -> None:
     """Make an API key; its secret is shown once."""
-    from allot.services import keys  # noqa: PLC0415
 
     db = _db()
     with db.write() as conn:
@@ -76,7 +77,6 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never their secrets)."""
-    from allot.services import keys  # noqa: PLC0415
 
     with _db().read() as conn:
         rows = keys.list_keys(conn)
@@ -90,7 +90,6 @@ def keys_list() -> None:
 @app.command()
 def demo(if_empty: Annotated[bool, typer.Option("--if-empty", help="only into an empty database")] = False) -> None:
     """Load a realistic drop to explore: preorders on two POs, a backorder SKU, a marketplace channel."""
-    from allot.demo import load  # noqa: PLC0415
 
     settings = Settings.from_env()
     prepare(settings)
@@ -99,3 +98,18 @@ def demo(if_empty: Annotated[bool, typer.Option("--if-empty", help="only into an
         console.print("demo loaded: AURORA-LAMP (preorder), TERRA-MUG (backorder), CANVAS-TOTE (stock)")
     else:
         console.print("database not empty: demo not loaded")
+
+
+@app.command()
+def reconcile() -> None:
+    """Recompute counters and plans from the rows; exit 1 if anything stored disagrees."""
+    db = _db()
+    now = datetime.now(UTC)
+    sweep(db, now)  # expired holds are not a mismatch: bring them up to date first
+    with db.read() as conn:
+        problems = check(conn, now)
+    for p in problems:
+        console.print(f"[red]mismatch[/red] {p}")
+    if problems:
+        raise typer.Exit(1)
+    console.print("clean: every counter and promise matches the rows")

@@ -141,7 +141,7 @@ class Book:
             day = self.today + timedelta(days=self.row.backorder_lead_days or 0)
         return Bucket(raw["key"], source, day, raw["capacity"], raw["po_ref"], raw["po_line"], raw["po_seq"])
 
-    def _supply_from_rows(self) -> tuple[Supply, int]:
+    def supply_from_rows(self) -> tuple[Supply, int]:
         """Buckets rebuilt from stock and purchase orders; returns them with units incoming."""
         row = self.row
         buckets = [Bucket(STOCK_KEY, Source.STOCK, self.today, self.on_hand - row.safety_stock)]
@@ -254,7 +254,7 @@ class Book:
     def replan(self, cause: dict[str, Any]) -> Plan:
         """Re-run the plan from the rows; persist and announce every line that moved."""
         self._expire_holds()
-        supply, incoming = self._supply_from_rows()
+        supply, incoming = self.supply_from_rows()
         self.supply = supply
         entries = self.load_queue()
         after = planner.plan(supply, [e.demand for e in entries], self.today)
