@@ -44,7 +44,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        found = [{"field": field_of(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+        found = [{"field": "body" if e["type"] == "json_invalid" else field_of(tuple(e["loc"])), "message": e["msg"]}
+                 for e in exc.errors()]
         first = found[0] if found else {"field": "body", "message": "invalid"}
         return problem(422, "invalid", "Invalid", f"{first['field']}: {first['message']}",
                        field=first["field"], errors=found)

@@ -1,6 +1,8 @@
 """The schema. Alembic migrations in store/migrations are generated from and checked against it."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -18,6 +20,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
     naming_convention={
@@ -28,9 +32,20 @@ metadata = MetaData(
     }
 )
 
+
+
+class Stamp(TypeDecorator[datetime]):
+    """A UTC timestamp that comes back aware from every database (SQLite returns naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 Id = BigInteger().with_variant(Integer(), "sqlite")
-Stamp = DateTime(timezone=True)
 
 skus = Table(
     "skus",
@@ -49,9 +64,9 @@ skus = Table(
     Column("on_hand", Integer, nullable=False, default=0),
     Column("summary", JSON, nullable=False),
     Column("next_seq", BigInteger, nullable=False, default=1),
-    Column("last_queued_at", Stamp),
-    Column("created_at", Stamp, nullable=False),
-    Column("updated_at", Stamp, nullable=False),
+    Column("last_queued_at", Stamp()),
+    Column("created_at", Stamp(), nullable=False),
+    Column("updated_at", Stamp(), nullable=False),
 )
 
 channels = Table(
@@ -80,7 +95,7 @@ stock_moves = Table(
     Column("delta", Integer, nullable=False),
     Column("reason", String(200), nullable=False),
     Column("ref", String(200)),
-    Column("created_at", Stamp, nullable=False),
+    Column("created_at", Stamp(), nullable=False),
 )
 
 purchase_orders = Table(
@@ -90,7 +105,7 @@ purchase_orders = Table(
     Column("ref", String(100), nullable=False, unique=True),
     Column("supplier", String(200)),
     Column("status", String(20), nullable=False),
-    Column("created_at", Stamp, nullable=False),
+    Column("created_at", Stamp(), nullable=False),
 )
 
 po_lines = Table(
@@ -116,15 +131,15 @@ holds = Table(
     Column("channel", String(100), nullable=False),
     Column("qty", Integer, nullable=False),
     Column("priority", Integer, nullable=False, default=0),
-    Column("queued_at", Stamp, nullable=False),
+    Column("queued_at", Stamp(), nullable=False),
     Column("seq", BigInteger, nullable=False),
-    Column("expires_at", Stamp, nullable=False),
+    Column("expires_at", Stamp(), nullable=False),
     Column("status", String(20), nullable=False),  # active, released, confirmed, expired
     Column("allocation", JSON, nullable=False),
     Column("state", String(20), nullable=False),
     Column("promise_date", Date),
     Column("api_key_id", BigInteger),
-    Column("created_at", Stamp, nullable=False),
+    Column("created_at", Stamp(), nullable=False),
     Index("ix_holds_sku_status_expires", "sku_id", "status", "expires_at"),
 )
 
@@ -136,7 +151,7 @@ orders = Table(
     Column("channel", String(100), nullable=False),
     Column("priority", Integer, nullable=False, default=0),
     Column("customer", String(200)),
-    Column("created_at", Stamp, nullable=False),
+    Column("created_at", Stamp(), nullable=False),
 )
 
 order_lines = Table(
@@ -148,7 +163,7 @@ order_lines = Table(
     Column("sku_id", ForeignKey("skus.id"), nullable=False),
     Column("channel", String(100), nullable=False),
     Column("priority", Integer, nullable=False, default=0),
-    Column("queued_at", Stamp, nullable=False),
+    Column("queued_at", Stamp(), nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("qty", Integer, nullable=False),
     Column("qty_shipped", Integer, nullable=False, default=0),
@@ -168,7 +183,7 @@ events = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("type", String(60), nullable=False),
-    Column("occurred_at", Stamp, nullable=False),
+    Column("occurred_at", Stamp(), nullable=False),
     Column("sku", String(100)),
     Column("order_ref", String(100)),
     Column("line", Integer),
@@ -184,9 +199,9 @@ api_keys = Table(
     Column("channels", JSON),
     Column("prefix", String(20), nullable=False),
     Column("secret_hash", String(64), nullable=False, unique=True),
-    Column("created_at", Stamp, nullable=False),
-    Column("revoked_at", Stamp),
-    Column("last_used_at", Stamp),
+    Column("created_at", Stamp(), nullable=False),
+    Column("revoked_at", Stamp()),
+    Column("last_used_at", Stamp()),
 )
 
 idempotency_keys = Table(
@@ -197,5 +212,5 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("response", Text, nullable=False),
-    Column("created_at", Stamp, nullable=False),
+    Column("created_at", Stamp(), nullable=False),
 )
