@@ -424,11 +424,6 @@ def test_next_promise_date_is_none_when_nothing_is_available() -> None:
     assert view(stock, result, "web", TODAY).available == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="planner bug: view() takes the running maximum of bucket dates in bucket order, so a "
-    "made-to-order bucket dated before a full PO is reported at the PO's date",
-)
 def test_next_promise_date_is_what_one_more_unit_gets_when_made_to_order_is_sooner_than_a_full_po() -> None:
     full_po = po_line("PO1", 1, 3, days(30))
     mto = made_to_order(5, lead_days=7)
@@ -548,7 +543,13 @@ def test_promise_date_helper_adds_handling_and_padding_to_the_latest_date() -> N
     stock = supply(on_hand(1), handling=2)
     dates = [days(4), days(9), days(1)]
 
-    assert promise_date(stock, channel(padding=3), dates) == max(dates) + timedelta(days=2 + 3)
+    assert promise_date(stock, channel(padding=3), dates, TODAY) == max(dates) + timedelta(days=2 + 3)
+
+
+def test_a_promise_is_never_in_the_past_even_on_an_overdue_po() -> None:
+    stock = supply(on_hand(0), po_line("PO1", 1, 3, days(-3)), handling=1)
+
+    assert plan(stock, [order("a", 1)], TODAY).placements["a"].promise_date == days(1)
 
 
 # --- the seed case: a supplier ships 480 of 500 ----------------------------------------------------

@@ -106,25 +106,38 @@ def _uncovers_anyone(before: Plan, after: Plan) -> bool:
 
 
 def view(supply: Supply, current: Plan, channel: str, today: date) -> ChannelView:
-    """Free units in the buckets the channel may use, less every unit the SKU already owes."""
+    """Free units in the buckets the channel may use, less every unit the SKU already owes.
+
+    The timeline says, for each bucket's promise date d, how many units a sale could take
+    with a promise no later than d: a sale takes buckets in bucket order, so it counts the
+    free units of the buckets before the first one that has free units but promises later.
+    """
     rule = supply.channel(channel)
-    points: dict[date, int] = {}
-    total = 0
-    latest: date | None = None
-    for bucket in _usable(supply, rule, today):
-        total += current.free.get(bucket.key, 0)
-        promise = promise_date(supply, rule, [bucket.date])
-        latest = promise if latest is None else max(latest, promise)
-        points[latest] = total - current.uncovered
-    timeline = tuple(Point(d, n) for d, n in points.items())
-    available = total - current.uncovered
+    dated = [(promise_date(supply, rule, [b.date], today), current.free.get(b.key, 0))
+             for b in _usable(supply, rule, today)]
+    timeline = tuple(Point(d, _sellable_by(dated, d) - current.uncovered) for d in sorted({d for d, _ in dated}))
+    available = sum(free for _, free in dated if free > 0) - current.uncovered
     upcoming = next((p.date for p in timeline if p.available >= 1), None)
     return ChannelView(available, upcoming, timeline)
 
 
-def promise_date(supply: Supply, channel: ChannelRule, dates: Iterable[date]) -> date:
-    """Latest supply date plus handling and channel padding; never before a preorder's release."""
-    promised = max(dates) + timedelta(days=supply.sku.handling_days + channel.padding_days)
+def _sellable_by(dated: list[tuple[date, int]], by: date) -> int:
+    units = 0
+    for promised, free in dated:
+        if free <= 0:
+            continue
+        if promised > by:
+            break
+        units += free
+    return units
+
+
+def promise_date(supply: Supply, channel: ChannelRule, dates: Iterable[date], today: date) -> date:
+    """Latest supply date plus handling and channel padding; never before a preorder's release.
+
+    An overdue PO counts as arriving today: a promise is never in the past.
+    """
+    promised = max(today, *dates) + timedelta(days=supply.sku.handling_days + channel.padding_days)
     release = supply.sku.release_date
     if supply.sku.mode is Mode.PREORDER and release is not None:
         promised = max(promised, release)
@@ -161,7 +174,7 @@ def _placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short
         state = State.READY
     else:
         state = State.AWAITING_RELEASE
-    return Placement(takes, state, promise_date(supply, rule, [b.date for b in used] or [today]))
+    return Placement(takes, state, promise_date(supply, rule, [b.date for b in used], today))
 
 
 def changed_lines(before: Mapping[str, Placement], after: Mapping[str, Placement]) -> list[str]:
