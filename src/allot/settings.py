@@ -11,6 +11,8 @@ class Settings:
     database_url: str
     bootstrap_admin_key: str | None = None
     sweep_seconds: float = 2.0
+    # Signs dashboard session cookies; when unset, one is made and kept in the database.
+    session_secret: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -20,4 +22,5 @@ class Settings:
             database_url=env.get("ALLOT_DATABASE_URL") or default,
             bootstrap_admin_key=env.get("ALLOT_BOOTSTRAP_ADMIN_KEY") or None,
             sweep_seconds=float(env.get("ALLOT_SWEEP_SECONDS", "2")),
+            session_secret=env.get("ALLOT_SESSION_SECRET") or None,
         )

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from allot.api import schemas as s
 from allot.api.deps import Admin, Ctx, Ops, Reader, Seller, check_channels, write
-from allot.services import catalog, keys, orders, purchasing, reports, selling, stock
+from allot.services import catalog, explain, keys, orders, purchasing, reports, selling, stock
 from allot.services.book import Book
 
 router = APIRouter(prefix="/v1")
@@ -180,3 +180,10 @@ def revoke_key(key_id: int, ctx: Admin) -> Response:
     with ctx.db.write() as conn:
         keys.revoke(conn, key_id, ctx.now)
     return Response(status_code=204)
+
+
+@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
+def explain_line(ref: PathName, n: int, ctx: Reader) -> Any:
+    """Why a line ships when it ships: queue position, covering supply, promise history."""
+    with ctx.db.read() as conn:
+        return explain.explain_line(conn, ref, n, ctx.now)

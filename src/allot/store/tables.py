@@ -188,6 +188,8 @@ events = Table(
     Column("order_ref", String(100)),
     Column("line", Integer),
     Column("data", JSON, nullable=False),
+    # A line's promise history (the dashboard's "why"): events of one order line, in id order.
+    Index("ix_events_order_ref_line", "order_ref", "line"),
 )
 
 api_keys = Table(
@@ -212,5 +214,15 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("response", Text, nullable=False),
+    Column("created_at", Stamp(), nullable=False),
+)
+
+# Secrets the server makes for itself, shared by every process on the database (the dashboard's
+# session-signing key when ALLOT_SESSION_SECRET is not set).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", String(200), nullable=False),
     Column("created_at", Stamp(), nullable=False),
 )
