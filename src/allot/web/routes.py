@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from allot.domain.errors import NotFound
 from allot.services import catalog, explain, keys, orders, overview, reports
 from allot.services.book import Book
 from allot.web.chart import atp_svg
@@ -96,14 +97,17 @@ def _tidy(request: Request, sku: str) -> None:
 
 @router.get("/skus/{sku}", response_class=HTMLResponse)
 def sku_detail(request: Request, user: User, sku: str, page: str = "1") -> Response:
-    back = ("/skus", "Back to SKUs")
-    attempt(lambda: _tidy(request, sku), *back)
+    missing = WebError(404, "Not found", f"There is no SKU {sku!r}. Search the SKU list, or create it "
+                       "with PUT /v1/skus/{sku}.", "/skus", "Back to SKUs")
+    try:
+        _tidy(request, sku)
+    except NotFound as e:
+        raise missing from e
     now = request.app.state.clock()
     with request.app.state.db.read() as conn:
         book = overview.sku_book(conn, sku, now)
         if book is None:
-            raise WebError(404, "Not found", f"There is no SKU {sku!r}. Search the SKU list, or create it "
-                           "with PUT /v1/skus/{sku}.", *back)
+            raise missing
         context = {
             "user": user, "sku": overview.sku_figures(book), "settings": catalog.get_sku(conn, sku),
             "points": overview.supply_demand(book), "queue": overview.queue_page(conn, book.id, now, number(page)),
