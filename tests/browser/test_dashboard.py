@@ -141,6 +141,8 @@ def test_every_page_is_labelled_fits_the_screen_and_is_photographed(browser: Bro
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at {viewport['width']}px"
         shoot(page, name, viewport["width"])
+        if name == "sku" and viewport is DESKTOP:  # the README's picture: the first screen of a SKU
+            page.screenshot(path=str(SHOTS / "sku-first-screen-1280.png"))
         if name == "signin":
             page.get_by_label("API key").fill(site.admin)
             page.get_by_role("button", name="Sign in").click()
