@@ -114,3 +114,9 @@ def test_an_expired_cookie_reads_as_no_session() -> None:
     codec = Codec(b"s")
     token = codec.dumps({"key": 1, "csrf": "t", "exp": 100})
     assert codec.loads(token, 99) is not None and codec.loads(token, 101) is None
+
+
+def test_a_form_posted_after_the_session_ended_asks_to_sign_in_again(db: Database, now: datetime) -> None:
+    with dashboard(db, now) as client:
+        answer = client.post("/purchase-orders/PO-1/receipts", data={"csrf": "x", "receive_1": "5"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/signin?next=/skus"

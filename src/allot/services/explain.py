@@ -106,9 +106,10 @@ def reasons(state: str, promise: date | None, queue: dict[str, Any] | None, cove
     for b in covered_by:
         where = "on hand" if b["source"] == "stock" else (
             f"{b['po_ref']} line {b['po_line']}" if b["source"] == "po" else "made to order")
-        out.append(f"{b['qty']} unit{'s' if b['qty'] != 1 else ''} come from {where}, dated {b['date']}.")
+        units = "1 unit comes" if b["qty"] == 1 else f"{b['qty']} units come"
+        out.append(f"{units} from {where}, dated {b['date']}.")
     if uncovered:
-        out.append(f"{uncovered} unit{'s' if uncovered != 1 else ''} have no supply left that its channel may use, "
+        out.append(f"{uncovered} unit{' has' if uncovered == 1 else 's have'} no supply left that its channel may use, "
                    "so no date can be promised (backordered) until more stock or a PO arrives.")
     elif promise is not None:
         latest = max((b["date"] for b in covered_by if b["date"]), default=None)

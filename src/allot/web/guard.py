@@ -66,7 +66,7 @@ def signed_in(request: Request) -> WebUser:
             row = conn.execute(select(api_keys).where(api_keys.c.id == data["key"])).first()
     if row is None or row.revoked_at is not None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise SignInRequired(target)
+        raise SignInRequired(target if request.method == "GET" else "/skus")  # a form post cannot be replayed
     assert data is not None
     user = WebUser(row.id, row.name, Role(row.role), str(data["csrf"]))
     request.state.user = user
