@@ -133,6 +133,8 @@ UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), s
 def test_every_page_is_labelled_fits_the_screen_and_is_photographed(browser: Browser, site: Site,
                                                                      viewport: dict[str, Any]) -> None:
     context, page = signed_in(browser, site, site.admin, viewport)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     for name, path in PAGES.items():
         if name == "signin":
             page.context.clear_cookies()
@@ -151,3 +153,4 @@ def test_every_page_is_labelled_fits_the_screen_and_is_photographed(browser: Bro
     page.get_by_role("button", name="Preview change").click()
     shoot(page, "preview", viewport["width"])
     context.close()
+    assert [e for e in errors if "404" not in e] == []  # no CSP violation, no script error (the 404 page is expected)
