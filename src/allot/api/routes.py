@@ -164,6 +164,12 @@ def events(
         return reports.event_page(conn, after, limit, sku)
 
 
+@router.get("/ping", tags=["meta"])
+def ping(ctx: Reader) -> dict[str, bool]:
+    """Authenticated no-op: the framework's ceiling, a benchmark baseline."""
+    return {"ok": True}
+
+
 @router.get("/keys", tags=["keys"])
 def list_keys(ctx: Admin) -> Any:
     with ctx.db.read() as conn:
