@@ -155,21 +155,9 @@ def test_the_world_the_refusals_are_tried_against_is_what_they_assume(db: Databa
         assert orders.get(conn, "W-1")["lines"][0]["state"] == "awaiting_stock"
 
 
-# Services write as they go and rely on the caller's transaction to roll back. A caller that
-# catches the refusal and carries on (as demo.load does) then commits the half that was written.
-WRITES_BEFORE_CHECKING = {
-    "order_with_a_refused_second_line", "order_over_quota", "stock_only_order_against_a_po",
-    "priority_order_that_would_uncover_a_line", "order_confirming_more_than_its_hold",
-    "order_confirming_an_expired_hold", "order_confirming_an_unknown_hold", "shipping_units_not_on_hand",
-    "cancelling_more_than_is_open",
-}
-HALF_WRITE = pytest.mark.xfail(strict=True, reason=(
-    "BUG: the service writes (orders row / first line / stock move) before the refusal and has no savepoint, "
-    "so a caller that catches the error inside its transaction commits a half-written operation"))
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=HALF_WRITE) if c in WRITES_BEFORE_CHECKING else c for c in BAD_WRITES])
+# A service undoes its own partial work when it refuses (a savepoint), so even a caller that
+# catches the refusal and carries on inside its transaction (as demo.load does) commits nothing.
+@pytest.mark.parametrize("case", list(BAD_WRITES))
 def test_a_refused_write_changes_nothing_even_when_the_caller_carries_on(
     db: Database, now: datetime, case: str
 ) -> None:
@@ -181,8 +169,6 @@ def test_a_refused_write_changes_nothing_even_when_the_caller_carries_on(
     assert changes(before, snapshot(db, now)) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: demo.load catches SaleRefused from place_order inside its write "
-                                       "transaction; the orders row for B2B-4 was already inserted and is committed")
 def test_the_demo_leaves_no_order_without_lines(db: Database, now: datetime) -> None:
     demo.load(db, now)
     with db.read() as conn:

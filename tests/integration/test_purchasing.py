@@ -156,9 +156,6 @@ def test_a_line_quantity_never_goes_below_what_was_received(db: Database, now: d
         assert numbers(conn, now) == (4, 0, 4)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: purchasing.update_line closes a line whose qty drops to what was received but, unlike receive(), "
-    "never closes the PO when every line is closed: its status stays 'open'"))
 def test_a_po_whose_last_open_line_is_cut_to_what_arrived_is_closed(db: Database, now: datetime) -> None:
     with db.write() as conn:
         pottery(conn, now)

@@ -172,10 +172,6 @@ def cancel_a_cancelled_po(conn: Connection, hold_id: str, at: datetime) -> None:
     assert purchasing.cancel(conn, "PO-GONE", at)["status"] == "cancelled"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: Book.open expires the hold (row status='expired') and collects the hold.expired event, but "
-    "release_hold's already-ended branch, stock.count with delta 0 and purchasing.cancel of a cancelled PO "
-    "never call book.save(): the event is dropped and skus.summary still counts the hold as reserved; the next tidy finds nothing to announce"))
 @pytest.mark.parametrize("notice", [release_it, count_unchanged_stock, cancel_a_cancelled_po],
                          ids=["release", "zero_count", "cancel_cancelled_po"])
 def test_an_expired_hold_is_announced_even_when_a_write_that_changes_nothing_notices_it_first(
@@ -243,10 +239,6 @@ def test_confirming_part_of_a_hold_gives_back_the_rest(db: Database, now: dateti
     assert (a["committed"], a["reserved"], a["available"]) == (3, 0, 7)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: selling._confirm gives a partly confirmed line the hold's state and promise_date although its "
-    "trimmed allocation is all on hand; order_line.promised and first_promise_date say awaiting_stock/+11, "
-    "then the re-plan in the same transaction emits order_line.ready"))
 def test_confirming_part_of_a_hold_promises_what_the_kept_units_get(db: Database, now: datetime) -> None:
     with db.write() as conn:
         shop(conn, now, on_hand=3)

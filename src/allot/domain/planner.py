@@ -160,10 +160,11 @@ def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> P
             free[bucket.key] -= n
             need -= n
             takes.append(Take(bucket.key, n))
-    return _placement(supply, rule, tuple(takes), need, today)
+    return placement(supply, rule, tuple(takes), need, today)
 
 
-def _placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:
+def placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:
+    """State and promise of a line holding `takes` and still `short` units."""
     if short > 0:
         return Placement(takes, State.BACKORDERED, None)
     by_key = {b.key: b for b in supply.buckets}

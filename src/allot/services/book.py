@@ -26,16 +26,25 @@ from allot.domain.model import (
     Demand,
     Mode,
     Placement,
+    SkuRule,
     Source,
     State,
     Supply,
-    SkuRule,
     Take,
     po_capacity,
 )
 from allot.domain.planner import Plan
 from allot.services.common import Event, as_utc, iso, record
-from allot.store.tables import channels, holds, order_lines, orders, po_lines, purchase_orders, sku_channels, skus
+from allot.store.tables import (
+    channels,
+    holds,
+    order_lines,
+    orders,
+    po_lines,
+    purchase_orders,
+    sku_channels,
+    skus,
+)
 
 # conn.info key of the books shared by the requests of one batch (services/batching.py).
 BATCH = "allot_batch"
@@ -126,6 +135,7 @@ class Book:
         for book in books.values():
             if book.holds_expired():
                 book.replan({"op": "hold.expired"})
+                book.save()  # announced now, whatever the caller does next
         return books
 
     @classmethod
@@ -278,6 +288,10 @@ class Book:
         due = self.summary.get("next_expiry")
         if due is None or expires_at < datetime.fromisoformat(due):
             self.summary["next_expiry"] = expires_at.isoformat()
+
+    def placement_of(self, takes: tuple[Take, ...], channel: str) -> Placement:
+        """State and promise of a line that keeps exactly these units (a partly confirmed hold)."""
+        return planner.placement(self.supply, self.supply.channel(channel), takes, 0, self.today)
 
     def swap_hold_for_line(self, qty: int) -> None:
         """A hold confirmed in full keeps its units and place: reserved becomes committed."""

@@ -70,6 +70,12 @@ def place_order(conn: Connection, ref: str, channel: str, priority: int, custome
     require_channel(conn, channel, field="channel")
     fields = {ln["sku"]: f"lines.{i}.sku" for i, ln in reversed(list(enumerate(lines)))}
     books = Book.open(conn, fields, now, fields)
+    with conn.begin_nested():  # a refused line undoes the lines before it, even if the caller goes on
+        _place_lines(conn, books, ref, channel, priority, customer, lines, now)
+
+
+def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: str, priority: int,
+                 customer: str | None, lines: list[dict[str, Any]], now: datetime) -> None:
     order_id = conn.execute(insert(orders).values(
         ref=ref, channel=channel, priority=priority, customer=customer, created_at=now)).inserted_primary_key[0]
     shrunk: set[str] = set()
@@ -116,7 +122,8 @@ def _confirm(conn: Connection, book: Book, item: dict[str, Any], i: int, channel
     if full:
         book.swap_hold_for_line(hold.qty)
     takes = takes_from_json(hold.allocation)
-    placed = Placement(takes if full else _trim(takes, item["qty"]), State(hold.state), hold.promise_date)
+    placed = (Placement(takes, State(hold.state), hold.promise_date) if full
+              else book.placement_of(_trim(takes, item["qty"]), channel))
     values = {"priority": hold.priority, "queued_at": hold.queued_at, "seq": hold.seq, "hold_id": hold.id}
     return values, placed, full
 
