@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select, update
 
 from allot.domain import planner
 from allot.domain.errors import Invalid, NotFound, SaleRefused
@@ -35,6 +35,7 @@ from allot.domain.model import (
 )
 from allot.domain.planner import Plan
 from allot.services.common import Event, as_utc, iso, record
+from allot.store.bulk import update_placements
 from allot.store.tables import (
     channels,
     holds,
@@ -361,14 +362,8 @@ class Book:
             (hold_updates if e.is_hold else line_updates).append(values)
             if not e.is_hold and (new.state, new.promise_date) != (e.state, e.promise_date):
                 self.events.append(line_change_event(self.sku, e, new, cause))
-        for table, batch in ((holds, hold_updates), (order_lines, line_updates)):
-            if batch:
-                self.conn.execute(
-                    update(table).where(table.c.id == bindparam("_id"))
-                    .values(allocation=bindparam("allocation"), state=bindparam("state"),
-                            promise_date=bindparam("promise_date")),
-                    batch,
-                )
+        update_placements(self.conn, holds, hold_updates)
+        update_placements(self.conn, order_lines, line_updates)
 
     def save(self) -> None:
         """Record the collected events; write the plan summary and the queue counters.
