@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from allot.domain import planner
 from allot.domain.errors import Invalid, NotFound, SaleRefused
@@ -46,6 +46,9 @@ from allot.store.tables import (
     sku_channels,
     skus,
 )
+
+# Built once: constructing a statement per call costs more than running it on the hot path.
+SAVE_SKU = update(skus).where(skus.c.id == bindparam("_id"))
 
 # conn.info key of the books shared by the requests of one batch (services/batching.py).
 BATCH = "allot_batch"
@@ -377,11 +380,9 @@ class Book:
 
     def flush(self) -> None:
         if self.dirty:
-            self.conn.execute(
-                update(skus).where(skus.c.id == self.id).values(
-                    summary=self.summary, on_hand=self.on_hand, next_seq=self.next_seq,
-                    last_queued_at=self.last_queued_at, updated_at=self.now)
-            )
+            self.conn.execute(SAVE_SKU, {
+                "_id": self.id, "summary": self.summary, "on_hand": self.on_hand, "next_seq": self.next_seq,
+                "last_queued_at": self.last_queued_at, "updated_at": self.now})
         self.dirty = False
 
 

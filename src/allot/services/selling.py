@@ -28,7 +28,7 @@ def place_hold(conn: Connection, sku: str, qty: int, channel: str, ttl_seconds: 
     expires_at = now + timedelta(seconds=ttl_seconds or DEFAULT_TTL)
     queued_at, seq = book.next_place(0)
     placed = book.sell(f"h:{hold_id}", qty, channel, 0, (queued_at, seq))
-    conn.execute(insert(holds).values(
+    conn.execute(insert(holds), dict(
         id=hold_id, sku_id=book.id, channel=channel, qty=qty, priority=0, queued_at=queued_at, seq=seq,
         expires_at=expires_at, status="active", allocation=takes_to_json(placed.takes), state=placed.state.value,
         promise_date=placed.promise_date, api_key_id=api_key_id, created_at=now))
@@ -93,7 +93,7 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
                 refused.extra["line"] = n
                 raise
             values = {"priority": priority, "queued_at": queued_at, "seq": seq, "hold_id": None}
-        conn.execute(insert(order_lines).values(
+        conn.execute(insert(order_lines), dict(
             order_id=order_id, line=n, sku_id=book.id, channel=channel, qty=item["qty"], qty_shipped=0,
             qty_cancelled=0, open=True, allocation=takes_to_json(placed.takes), state=placed.state.value,
             promise_date=placed.promise_date, first_promise_date=placed.promise_date, **values))
