@@ -13,6 +13,7 @@ class Settings:
     sweep_seconds: float = 2.0
     # Signs dashboard session cookies; when unset, one is made and kept in the database.
     session_secret: str | None = None
+    batching: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -23,4 +24,5 @@ class Settings:
             bootstrap_admin_key=env.get("ALLOT_BOOTSTRAP_ADMIN_KEY") or None,
             sweep_seconds=float(env.get("ALLOT_SWEEP_SECONDS", "2")),
             session_secret=env.get("ALLOT_SESSION_SECRET") or None,
+            batching=env.get("ALLOT_BATCHING", "on").lower() not in ("off", "0", "false"),
         )

@@ -15,6 +15,7 @@ from allot import web as dashboard
 from allot.api import problems
 from allot.api.deps import KeyCache
 from allot.api.routes import router
+from allot.services.batching import Batcher
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.workers.sweeper import Sweeper
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
+    app.state.batcher = Batcher(db) if settings.batching else None
     problems.install(app)
 
     @app.exception_handler(IntegrityError)

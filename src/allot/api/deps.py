@@ -102,28 +102,47 @@ def check_channels(ctx: Ctx, channels: Iterable[str]) -> None:
             raise Forbidden(f"this key may not sell on channel {outside[0]!r}")
 
 
-def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: int = 200) -> JSONResponse:
-    """Run `op` in one transaction; with an Idempotency-Key, a repeat returns the first answer."""
+def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: int = 200,
+          batch: str | None = None) -> JSONResponse:
+    """Run `op` in one transaction; with an Idempotency-Key, a repeat returns the first answer.
+
+    With a `batch` key (the SKU of a sale) the transaction is shared with concurrent sales of
+    that SKU (services/batching.py); each still gets its own answer.
+    """
     key = ctx.request.headers.get("idempotency-key")
-    if not key:
-        with ctx.db.write() as conn:
-            result = op(conn)
-        return JSONResponse(jsonable_encoder(result), status_code=status)
     fingerprint = idempotency.request_hash(
         ctx.request.method, ctx.request.url.path, body.model_dump_json().encode() if body else b""
-    )
+    ) if key else ""
     key_id = ctx.principal.key_id
-    try:
-        with ctx.db.write() as conn:
+
+    def run(conn: Connection) -> tuple[int, Any, bool]:
+        if key:
             seen = idempotency.recall(conn, key_id, key, fingerprint)
-            if seen is None:
-                content = jsonable_encoder(op(conn))
-                idempotency.remember(conn, key_id, key, fingerprint, status, json.dumps(content), ctx.now)
-                return JSONResponse(content, status_code=status)
+            if seen is not None:
+                return seen[0], seen[1], True
+        content = jsonable_encoder(op(conn))
+        if key:
+            idempotency.remember(conn, key_id, key, fingerprint, status, json.dumps(content), ctx.now)
+        return status, content, False
+
+    try:
+        code, content, replayed = _transact(ctx, run, batch)
     except IntegrityError:
+        if not key:
+            raise
         # A concurrent request with the same key committed first; ours rolled back whole.
         with ctx.db.read() as conn:
             seen = idempotency.recall(conn, key_id, key, fingerprint)
         if seen is None:
             raise
-    return JSONResponse(seen[1], status_code=seen[0], headers={"Idempotent-Replayed": "true"})
+        code, content, replayed = seen[0], seen[1], True
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(content, status_code=code, headers=headers)
+
+
+def _transact(ctx: Ctx, run: Callable[[Connection], Any], batch: str | None) -> Any:
+    batcher = ctx.request.app.state.batcher
+    if batch is not None and batcher is not None:
+        return batcher.run(batch, run)
+    with ctx.db.write() as conn:
+        return run(conn)

@@ -93,7 +93,7 @@ def place_hold(body: s.HoldIn, ctx: Seller) -> JSONResponse:
     check_channels(ctx, [body.channel])
     key_id = ctx.principal.key_id
     return write(ctx, body, lambda conn: selling.place_hold(
-        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), 201)
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), 201, batch=body.sku)
 
 
 @router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
@@ -118,7 +118,8 @@ def place_order(body: s.OrderIn, ctx: Seller) -> JSONResponse:
         selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
         return orders.get(conn, body.ref)
 
-    return write(ctx, body, op, 201)
+    skus = {ln.sku for ln in body.lines}
+    return write(ctx, body, op, 201, batch=skus.pop() if len(skus) == 1 else None)
 
 
 @router.get("/orders/{ref}", response_model=s.OrderOut, tags=["orders"])
@@ -161,6 +162,12 @@ def events(
 ) -> Any:
     with ctx.db.read() as conn:
         return reports.event_page(conn, after, limit, sku)
+
+
+@router.get("/ping", tags=["meta"])
+def ping(ctx: Reader) -> dict[str, bool]:
+    """Authenticated no-op: the framework's ceiling, a benchmark baseline."""
+    return {"ok": True}
 
 
 @router.get("/keys", tags=["keys"])

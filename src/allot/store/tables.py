@@ -141,6 +141,7 @@ holds = Table(
     Column("api_key_id", BigInteger),
     Column("created_at", Stamp(), nullable=False),
     Index("ix_holds_sku_status_expires", "sku_id", "status", "expires_at"),
+    Index("ix_holds_status_expires", "status", "expires_at"),  # the sweeper's question
 )
 
 orders = Table(
