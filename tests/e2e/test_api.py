@@ -185,7 +185,7 @@ def test_put_channel_refuses_bad_input_naming_the_field(api: httpx.Client, body:
 
 def test_a_quota_caps_what_one_channel_may_sell(api: httpx.Client, web: str) -> None:
     s = sku(api, on_hand=10)
-    assert ok(api.put(f"/v1/skus/{s}/channels/{web}", json={"quota": 2}), 200) == \
+    assert ok(api.put(f"/v1/skus/{s}/channels/{web}", json={"quota": 2}), 201) == \
         {"sku": s, "channel": web, "quota": 2}
     assert availability(api, s, web)["available"] == 2
     refused = problem(api.post("/v1/orders", json=order_body(web, (s, 3))), 409, "insufficient_availability")
@@ -198,8 +198,6 @@ def test_a_quota_caps_what_one_channel_may_sell(api: httpx.Client, web: str) -> 
     assert numbers(api, s, web) == (10, 0, 5, 0, 5)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PUT /v1/skus/{sku}/channels/{channel} always answers 200: "
-                                       "routes.put_quota does not use _put, so a created quota is not 201")
 def test_put_quota_answers_201_on_create_and_200_on_update(api: httpx.Client, web: str) -> None:
     s = sku(api)
     assert api.put(f"/v1/skus/{s}/channels/{web}", json={"quota": 5}).status_code == 201
@@ -766,10 +764,6 @@ def test_the_same_idempotency_key_with_another_body_is_422_and_changes_nothing(a
     assert ok(api.post("/v1/orders", json=same_again, headers=key), 201) == first
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (contract): BRIEF 5 says the same key + same body returns the first answer and changes "
-    "nothing; deps.write stores only successes, so a refused sale retried under its key after a "
-    "restock is placed (201) instead of replaying the 409"))
 def test_a_refused_sale_replays_its_refusal_under_the_same_idempotency_key(api: httpx.Client,
                                                                           counter: str) -> None:
     s = sku(api, mode="stock", on_hand=1)

@@ -269,10 +269,6 @@ def test_a_retry_whose_first_attempt_commits_while_it_runs_replays_the_first_ans
     """
     if not cluster.url.startswith("postgres"):
         pytest.skip("needs two server processes sharing PostgreSQL (SQLite serialises writers)")
-    request.applymarker(pytest.mark.xfail(strict=True, reason=(
-        "BUG: a retry with the same Idempotency-Key is refused 409 '... already exists' instead of "
-        "replaying the first 201 when the first attempt commits between the retry's idempotency recall "
-        "and the service's ref check (READ COMMITTED: each statement sees a new snapshot)")))
     counter = stock_only(admin)
     s = sku(admin, mode="stock", on_hand=5)
     body = order_body(counter, (s, 1)) if table == "orders" else \
@@ -329,11 +325,6 @@ def wait_for_lock_waiter(db: Database, table: str, mode: str, seconds: float = 5
 def test_one_idempotency_key_sent_by_16_clients_at_once_sells_once(
         request: pytest.FixtureRequest, cluster: Cluster, servers: list[Server], admin: httpx.Client,
         kind: str) -> None:
-    if kind == "order" and cluster.url.startswith("postgres"):
-        request.applymarker(pytest.mark.xfail(strict=False, reason=(
-            "BUG, lost only now and then here (a 409 'already exists' instead of the replay); "
-            "pinned down by test_a_retry_whose_first_attempt_commits_while_it_runs_replays_the_first_"
-            "answer")))
     counter = stock_only(admin)
     s = sku(admin, mode="stock", on_hand=10)
     body = order_body(counter, (s, 3)) if kind == "order" else {"sku": s, "qty": 3, "channel": counter}
@@ -404,11 +395,6 @@ def test_the_same_put_sent_to_every_process_at_once_creates_once_and_never_confl
     request has looked for the resource, so the race is lost every time, not now and then.
     """
     postgres = cluster.url.startswith("postgres")
-    if postgres:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "BUG: on PostgreSQL, identical concurrent PUTs that create a resource answer 409 conflict "
-            "('a concurrent request created the same resource') to all but one, instead of 200: "
-            "catalog.put_sku/put_channel/put_quota look for the row, then insert it (no upsert)")))
     counter = stock_only(admin)
     probe, s, ch = sku(admin, mode="stock"), unique("S"), unique("ch")
     if resource == "quota":

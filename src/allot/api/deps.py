@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from allot.domain.errors import Forbidden, Unauthorized
+from allot.api import problems
+from allot.domain.errors import AllotError, Forbidden, Unauthorized
 from allot.services import idempotency, keys
 from allot.services.keys import Principal, Role
 from allot.store.db import Database
@@ -116,14 +117,18 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
     key_id = ctx.principal.key_id
 
     def run(conn: Connection) -> tuple[int, Any, bool]:
-        if key:
-            seen = idempotency.recall(conn, key_id, key, fingerprint)
-            if seen is not None:
-                return seen[0], seen[1], True
-        content = jsonable_encoder(op(conn))
-        if key:
-            idempotency.remember(conn, key_id, key, fingerprint, status, json.dumps(content), ctx.now)
-        return status, content, False
+        if not key:
+            return status, jsonable_encoder(op(conn)), False
+        seen = idempotency.recall(conn, key_id, key, fingerprint)
+        if seen is not None:
+            return seen[0], seen[1], True
+        try:
+            with conn.begin_nested():
+                code, content = status, jsonable_encoder(op(conn))
+        except AllotError as refused:  # a refusal is an answer too: the retry gets the same one
+            code, content = problems.of(refused)
+        idempotency.remember(conn, key_id, key, fingerprint, code, json.dumps(content), ctx.now)
+        return code, content, False
 
     try:
         code, content, replayed = _transact(ctx, run, batch)
@@ -137,7 +142,8 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
             raise
         code, content, replayed = seen[0], seen[1], True
     headers = {"Idempotent-Replayed": "true"} if replayed else None
-    return JSONResponse(content, status_code=code, headers=headers)
+    media = problems.MEDIA_TYPE if code >= 400 else None
+    return JSONResponse(content, status_code=code, headers=headers, media_type=media)
 
 
 def _transact(ctx: Ctx, run: Callable[[Connection], Any], batch: str | None) -> Any:

@@ -13,7 +13,7 @@ from allot.services import catalog, explain, keys, orders, purchasing, reports, 
 from allot.services.book import Book
 
 router = APIRouter(prefix="/v1")
-PathName = Annotated[str, Path(min_length=1, max_length=100)]
+PathName = Annotated[str, Path(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
 
 
 def _status(result: dict[str, Any]) -> int:
@@ -23,7 +23,8 @@ def _status(result: dict[str, Any]) -> int:
 def _put(ctx: Ctx, op: Any) -> JSONResponse:
     with ctx.db.write() as conn:
         result = op(conn)
-    return JSONResponse(jsonable_encoder(result), status_code=_status(result))
+    status = _status(result)
+    return JSONResponse(jsonable_encoder(result), status_code=status)
 
 
 @router.put("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"])
@@ -43,9 +44,8 @@ def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> JSONResponse:
 
 
 @router.put("/skus/{sku}/channels/{channel}", response_model=s.QuotaOut, tags=["catalog"])
-def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> Any:
-    with ctx.db.write() as conn:
-        return catalog.put_quota(conn, sku, channel, body.quota)
+def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> JSONResponse:
+    return _put(ctx, lambda conn: catalog.put_quota(conn, sku, channel, body.quota))
 
 
 @router.post("/stock/adjustments", response_model=s.StockOut, status_code=201, tags=["stock"])
