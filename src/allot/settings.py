@@ -11,6 +11,7 @@ class Settings:
     database_url: str
     bootstrap_admin_key: str | None = None
     sweep_seconds: float = 2.0
+    max_body_bytes: int = 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -20,4 +21,5 @@ class Settings:
             database_url=env.get("ALLOT_DATABASE_URL") or default,
             bootstrap_admin_key=env.get("ALLOT_BOOTSTRAP_ADMIN_KEY") or None,
             sweep_seconds=float(env.get("ALLOT_SWEEP_SECONDS", "2")),
+            max_body_bytes=int(env.get("ALLOT_MAX_BODY_BYTES", str(1024 * 1024))),
         )

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from allot.api import problems
 from allot.api.deps import KeyCache
+from allot.api.middleware import Guard
 from allot.api.routes import router
 from allot.settings import Settings
 from allot.store.db import Database
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
+    app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
 
     @app.exception_handler(IntegrityError)
