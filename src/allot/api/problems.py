@@ -56,6 +56,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8): bad input, like bad JSON
+            return problem(422, "invalid", "Invalid", f"body: {exc.detail}", field="body",
+                           errors=[{"field": "body", "message": str(exc.detail)}])
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail),
                        headers=exc.headers)

@@ -47,7 +47,8 @@ def _status(result: dict[str, Any]) -> int:
     return 201 if result.pop("created", False) else 200
 
 
-@router.put("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"])
+@router.put("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"],
+            responses={201: {"model": s.SkuOut, "description": "created"}})
 def put_sku(sku: PathName, body: s.SkuIn, ctx: Ops) -> Response:
     return write(ctx, body, lambda conn: catalog.put_sku(conn, sku, body.model_dump(), ctx.now), _status)
 
@@ -58,7 +59,8 @@ def get_sku(sku: PathName, ctx: Reader) -> Any:
         return catalog.get_sku(conn, sku)
 
 
-@router.put("/channels/{channel}", response_model=s.ChannelOut, tags=["catalog"])
+@router.put("/channels/{channel}", response_model=s.ChannelOut, tags=["catalog"],
+            responses={201: {"model": s.ChannelOut, "description": "created"}})
 def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> Response:
     return write(ctx, body, lambda conn: catalog.put_channel(conn, channel, body.model_dump(), ctx.now), _status)
 

@@ -30,9 +30,10 @@ def storable(text: str) -> str:
 
 
 Storable = AfterValidator(storable)
-Note = Annotated[str, Field(max_length=200), Storable]  # free text: names, suppliers, customers
-Reason = Annotated[str, Field(min_length=1, max_length=200), Storable]
-KeyName = Annotated[str, Field(min_length=1, max_length=100), Storable]
+NO_NUL = r"^[^\x00]*$"
+Note = Annotated[str, Field(max_length=200, pattern=NO_NUL), Storable]  # free text: names, suppliers, customers
+Reason = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL), Storable]
+KeyName = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL), Storable]
 
 
 class Body(BaseModel):
