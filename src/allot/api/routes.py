@@ -215,7 +215,7 @@ def audit_log(
     after: Cursor = 0,
     limit: PageSize = 100,
     key_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
-    role: Annotated[s.Role | None, Query()] = None,
+    role: Annotated[s.AuditRole | None, Query()] = None,
     action: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")] = None,
     method: Annotated[str | None, Query(pattern=r"^(POST|PUT|PATCH|DELETE)$")] = None,
     request_id: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")] = None,

@@ -269,6 +269,7 @@ class EventPage(BaseModel):
 
 
 Role = Literal["admin", "ops", "storefront", "viewer"]
+AuditRole = Literal["admin", "ops", "storefront", "viewer", "cli"]  # cli: the command line, with no key
 
 
 class KeyIn(Body):
