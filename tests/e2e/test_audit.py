@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.test_roles import MATRIX, WEB, World, app_operations
-from tests.e2e.trust import DATABASES, Server, allot, database_url, new_key, ok, unique
+from tests.e2e.trust import DATABASES, Server, allot, new_key, ok, serving, unique
 
 WRITES = sorted((m, p) for m, p in MATRIX if m != "GET")
 
@@ -20,9 +20,8 @@ WRITES = sorted((m, p) for m, p in MATRIX if m != "GET")
 @pytest.fixture(scope="module", params=DATABASES)
 def audited(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp(f"audit-{request.param}")
-    srv = Server(database_url(request.param, tmp), tmp)
-    yield srv
-    srv.stop()
+    with serving(request.param, tmp) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ from schemathesis.checks import (
 from allot.api.app import create_app
 from allot.settings import Settings
 from tests.conftest import ADMIN_KEY
-from tests.e2e.trust import DATABASES, Server, allot, database_url, ok
+from tests.e2e.trust import DATABASES, Server, allot, ok, serving
 
 EXAMPLES = 20  # per operation and mode: 40 requests per operation and database
 # positive_data_acceptance is left out on purpose: a schema-valid request naming an unknown channel,
@@ -59,11 +59,10 @@ seen: dict[str, collections.Counter[int]] = collections.defaultdict(collections.
 @pytest.fixture(scope="module", params=DATABASES)
 def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp(f"fuzz-{request.param}")
-    srv = Server(database_url(request.param, tmp), tmp)
-    with srv.client() as admin:
-        build_world(admin)
-    yield srv
-    srv.stop()
+    with serving(request.param, tmp) as srv:
+        with srv.client() as admin:
+            build_world(admin)
+        yield srv
 
 
 def build_world(admin: httpx.Client) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from allot.api.app import create_app
 from allot.settings import Settings
-from tests.e2e.trust import DATABASES, Server, database_url, new_key, ok, unique
+from tests.e2e.trust import DATABASES, Server, new_key, ok, serving, unique
 
 ROLES = ["admin", "ops", "viewer", "storefront", "storefront_other"]
 WEB, MARKET = "web", "market"  # the storefront key names web; the other storefront key names market
@@ -133,9 +133,8 @@ def test_the_matrix_covers_every_operation_of_the_api() -> None:
 @pytest.fixture(scope="module", params=DATABASES)
 def roles_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp(f"roles-{request.param}")
-    srv = Server(database_url(request.param, tmp), tmp)
-    yield srv
-    srv.stop()
+    with serving(request.param, tmp) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,18 @@ def database_url(kind: str, tmp: Path) -> str:
         reset_postgres().dispose()
         return PG_URL
     return f"sqlite:///{tmp / 'allot.db'}"
+
+
+@contextmanager
+def serving(kind: str, tmp: Path) -> Iterator[Server]:
+    """A server on a fresh database; once its tests are done, `allot reconcile` must find it clean."""
+    srv = Server(database_url(kind, tmp), tmp)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+    done = allot(srv.url, "reconcile", cwd=tmp)
+    assert done.returncode == 0, f"reconcile after the tests' data:\n{done.stdout}{done.stderr}"
 
 
 def unique(prefix: str) -> str:
@@ -48,4 +62,4 @@ def allot(url: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
                           check=False)
 
 
-__all__ = ["DATABASES", "Server", "allot", "database_url", "new_key", "ok", "unique"]
+__all__ = ["DATABASES", "Server", "allot", "database_url", "new_key", "ok", "serving", "unique"]

@@ -3,9 +3,8 @@
 Revision ID: 0002
 Revises: 0001
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'
@@ -14,18 +13,18 @@ depends_on = None
 
 # The audit log is append-only below the API too: the database refuses to change or delete a row.
 SQLITE_TRIGGERS = [
-    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
+    ("CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+     "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"),
+    ("CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+     "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"),
 ]
 POSTGRES_TRIGGERS = [
-    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
-    "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
-    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    ("CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+     "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$"),
+    ("CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log "
+     "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"),
+    ("CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+     "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"),
 ]
 
 
