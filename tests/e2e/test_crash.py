@@ -140,7 +140,7 @@ class Shopper(threading.Thread):
                     send(client, w, self.until + 120)  # a lost answer is always settled, even after the run
                     if w.status == 201 and w.path == "/v1/holds":
                         self.holds.append(w.answer)
-        except BaseException as e:  # reported by the test thread
+        except BaseException as e:  # noqa: BLE001 - handed to the test thread, which re-raises it
             self.failure = e
 
     def next_write(self) -> Write:
