@@ -106,3 +106,21 @@ def test_no_key_or_its_digest_reaches_the_server_log(hardened: Server, admin: ht
     assert "refused an unknown or revoked API key" in log
     for secret in (ADMIN_KEY, shop["secret"], wrong):
         assert secret not in log and keys.digest(secret) not in log and secret[6:18] not in log
+
+
+def test_a_date_beyond_the_year_2999_is_bad_input_so_no_promise_can_overflow_the_calendar(
+    admin: httpx.Client
+) -> None:
+    sku = f"FAR-{int(time.time() * 1000)}"
+    ok(admin.put(f"/v1/skus/{sku}", json={"mode": "backorder", "handling_days": 5}), 201)
+    far = admin.post("/v1/purchase-orders", json={"ref": f"PO-{sku}", "lines": [
+        {"sku": sku, "qty": 5, "expected_date": "9999-12-30"}]})
+    assert (far.status_code, far.json()["field"]) == (422, "lines.0.expected_date")
+    ok(admin.get(f"/v1/availability/{sku}", params={"channel": "web"}), 200)
+
+
+def test_text_that_no_database_can_store_is_bad_input(admin: httpx.Client) -> None:
+    for escaped in (rb"nul\u0000inside", rb"lone \ud800 surrogate"):
+        resp = admin.put("/v1/skus/TXT-1", content=b'{"mode": "stock", "name": "' + escaped + b'"}',
+                         headers={"content-type": "application/json"})
+        assert (resp.status_code, resp.json()["field"]) == (422, "name"), resp.text
