@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Optional
 
@@ -15,6 +17,7 @@ from rich.table import Table
 from sqlalchemy import Connection
 
 from allot.demo import load
+from allot.domain.errors import AllotError
 from allot.services import audit, keys
 from allot.services.reconcile import reconcile as check
 from allot.settings import Settings
@@ -85,7 +88,7 @@ def keys_create(
 
     db = _db()
     now = datetime.now(UTC)
-    with db.write() as conn:
+    with _refusals(), db.write() as conn:
         made = keys.create(conn, name, role, channel or None, now)
         _audit(conn, now, "create_key", {"name": name, "role": role, "channels": channel or None}, made)
     console.print(f"key {made['id']} ({made['role']}): [bold]{made['secret']}[/bold]")
@@ -110,10 +113,20 @@ def keys_revoke(key_id: int) -> None:
     """Revoke a key: it stops working at once here, and within 5 s in running servers."""
     db = _db()
     now = datetime.now(UTC)
-    with db.write() as conn:
+    with _refusals(), db.write() as conn:
         done = keys.revoke(conn, key_id, now)
         _audit(conn, now, "revoke_key", {"key_id": key_id}, done)
     console.print(f"key {key_id} ({done['name']}) revoked")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refused command says why in one line and exits 2, without a traceback."""
+    try:
+        yield
+    except AllotError as e:
+        console.print(f"[red]refused[/red] {e.detail}")
+        raise typer.Exit(2) from None
 
 
 def _audit(conn: Connection, now: datetime, action: str, asked: dict[str, Any], result: dict[str, Any]) -> None:

@@ -124,3 +124,9 @@ def test_text_that_no_database_can_store_is_bad_input(admin: httpx.Client) -> No
         resp = admin.put("/v1/skus/TXT-1", content=b'{"mode": "stock", "name": "' + escaped + b'"}',
                          headers={"content-type": "application/json"})
         assert (resp.status_code, resp.json()["field"]) == (422, "name"), resp.text
+
+
+def test_no_part_of_a_supplied_bootstrap_secret_is_listed(admin: httpx.Client) -> None:
+    bootstrap = next(k for k in ok(admin.get("/v1/keys"), 200) if k["name"] == "bootstrap")
+    assert bootstrap["prefix"] == "(supplied)"
+    assert ADMIN_KEY[:4] not in str(bootstrap)

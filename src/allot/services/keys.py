@@ -16,6 +16,9 @@ from allot.services.common import as_utc
 from allot.store.tables import api_keys
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+# A generated key's first 12 characters ("allot_" + 6 random ones) identify it and give nothing away;
+# a secret someone chose (the bootstrap key) may be a weak one, so none of it is kept in the clear.
+SUPPLIED = "(supplied)"
 
 
 class Role(StrEnum):
@@ -44,9 +47,11 @@ def create(conn: Connection, name: str, role: str, channels: list[str] | None, n
     if role not in Role.__members__.values():
         raise Invalid("role", f"one of {', '.join(Role)}")
     _check_scope(role, channels)
+    prefix = SUPPLIED if secret else None
     secret = secret or f"allot_{secrets.token_urlsafe(32)}"
     key_id = conn.execute(insert(api_keys).values(
-        name=name, role=role, channels=channels, prefix=secret[:12], secret_hash=digest(secret), created_at=now,
+        name=name, role=role, channels=channels, prefix=prefix or secret[:12], secret_hash=digest(secret),
+        created_at=now,
     )).inserted_primary_key[0]
     return {"id": key_id, "name": name, "role": role, "channels": channels, "secret": secret}
 

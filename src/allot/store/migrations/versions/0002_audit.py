@@ -46,6 +46,8 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_api_key_id'), ['api_key_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_request_id'), ['request_id'], unique=False)
+    # Keys whose secret was supplied (the bootstrap key) kept its first 12 characters as their prefix.
+    op.execute("UPDATE api_keys SET prefix = '(supplied)' WHERE prefix NOT LIKE 'allot!_%' ESCAPE '!'")
     triggers = SQLITE_TRIGGERS if op.get_bind().dialect.name == 'sqlite' else POSTGRES_TRIGGERS
     for statement in triggers:
         op.execute(statement)
