@@ -12,6 +12,9 @@ class Settings:
     bootstrap_admin_key: str | None = None
     sweep_seconds: float = 2.0
     max_body_bytes: int = 1024 * 1024
+    # Signs dashboard session cookies; when unset, one is made and kept in the database.
+    session_secret: str | None = None
+    batching: bool = True
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -22,4 +25,6 @@ class Settings:
             bootstrap_admin_key=env.get("ALLOT_BOOTSTRAP_ADMIN_KEY") or None,
             sweep_seconds=float(env.get("ALLOT_SWEEP_SECONDS", "2")),
             max_body_bytes=int(env.get("ALLOT_MAX_BODY_BYTES", str(1024 * 1024))),
+            session_secret=env.get("ALLOT_SESSION_SECRET") or None,
+            batching=env.get("ALLOT_BATCHING", "on").lower() not in ("off", "0", "false"),
         )

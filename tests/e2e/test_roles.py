@@ -108,12 +108,15 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
         lambda w: Call("POST", "/v1/orders", {"ref": unique("O"), "channel": WEB, "lines": [
             {"sku": w.sku(), "qty": 1}]}), SELLERS, 201),
     ("GET", "/v1/orders/{ref}"): (lambda w: Call("GET", f"/v1/orders/{w.order()}"), SALE_READERS, 200),
+    ("GET", "/v1/orders/{ref}/lines/{n}/explain"): (
+        lambda w: Call("GET", f"/v1/orders/{w.order()}/lines/1/explain"), READERS, 200),
     ("POST", "/v1/orders/{ref}/cancel"): (lambda w: Call("POST", f"/v1/orders/{w.order()}/cancel"), OPS, 200),
     ("POST", "/v1/orders/{ref}/shipments"): (
         lambda w: Call("POST", f"/v1/orders/{w.order()}/shipments", {"lines": [{"line": 1, "qty": 1}]}), OPS, 201),
     ("GET", "/v1/availability/{sku}"): (
         lambda w: Call("GET", f"/v1/availability/{w.sku()}", params={"channel": WEB}), SALE_READERS, 200),
     ("GET", "/v1/events"): (lambda w: Call("GET", "/v1/events", params={"limit": "5"}), READERS, 200),
+    ("GET", "/v1/ping"): (lambda w: Call("GET", "/v1/ping"), READERS, 200),
     ("GET", "/v1/keys"): (lambda w: Call("GET", "/v1/keys"), ADMIN, 200),
     ("POST", "/v1/keys"): (lambda w: Call("POST", "/v1/keys", {"name": unique("k"), "role": "viewer"}), ADMIN, 201),
     ("DELETE", "/v1/keys/{key_id}"): (lambda w: Call("DELETE", f"/v1/keys/{w.key()}"), ADMIN, 204),

@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from allot import web as dashboard
 from allot.api import problems
 from allot.api.deps import KeyCache
 from allot.api.middleware import Guard
 from allot.api.routes import router
+from allot.services.batching import Batcher
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.workers.sweeper import Sweeper
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
+    app.state.batcher = Batcher(db) if settings.batching else None
     app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
 
@@ -62,9 +65,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             conn.exec_driver_sql("SELECT 1")
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home() -> str:
-        return "<!doctype html><title>Allot</title><h1>Allot</h1><p>API docs: <a href='/docs'>/docs</a></p>"
-
     app.include_router(router)
+    dashboard.install(app, settings)
     return app

@@ -161,32 +161,42 @@ Status = int | Callable[[Any], int]
 
 
 def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: Status = 200,
-          *, replayable: bool = True) -> Response:
+          *, batch: str | None = None, replayable: bool = True) -> Response:
     """Run `op` in one transaction with its audit row; with an Idempotency-Key a repeat returns the first
-    answer and changes nothing (so it writes no second audit row)."""
+    answer and changes nothing (so it writes no second audit row).
+
+    With a `batch` key (the SKU of a sale) the transaction is shared with concurrent sales of
+    that SKU (services/batching.py); each still gets its own answer, and its own audit row inside
+    its own savepoint.
+    """
     key = _idempotency_key(ctx.request, replayable)
-    if key is None:
-        with ctx.db.write() as conn:
-            code, content = _run(ctx, conn, body, op, status)
-        return _respond(content, code)
     fingerprint = idempotency.request_hash(
         ctx.request.method, ctx.request.url.path, body.model_dump_json().encode() if body else b""
-    )
+    ) if key else ""
     key_id = ctx.principal.key_id
-    try:
-        with ctx.db.write() as conn:
+
+    def run(conn: Connection) -> tuple[int, Any, bool]:
+        if key:
             seen = idempotency.recall(conn, key_id, key, fingerprint)
-            if seen is None:
-                code, content = _run(ctx, conn, body, op, status)
-                idempotency.remember(conn, key_id, key, fingerprint, code, json.dumps(content), ctx.now)
-                return _respond(content, code)
+            if seen is not None:
+                return seen[0], seen[1], True
+        code, content = _run(ctx, conn, body, op, status)
+        if key:
+            idempotency.remember(conn, key_id, key, fingerprint, code, json.dumps(content), ctx.now)
+        return code, content, False
+
+    try:
+        code, content, replayed = _transact(ctx, run, batch)
     except IntegrityError:
+        if not key:
+            raise
         # A concurrent request with the same key committed first; ours rolled back whole.
         with ctx.db.read() as conn:
             seen = idempotency.recall(conn, key_id, key, fingerprint)
         if seen is None:
             raise
-    return _respond(seen[1], seen[0], {"Idempotent-Replayed": "true"})
+        code, content, replayed = seen[0], seen[1], True
+    return _respond(content, code, {"Idempotent-Replayed": "true"} if replayed else None)
 
 
 def _idempotency_key(request: Request, replayable: bool) -> str | None:
@@ -220,3 +230,11 @@ def _respond(content: Any, status: int, headers: dict[str, str] | None = None) -
     if status == 204:
         return Response(status_code=204, headers=headers)
     return JSONResponse(content, status_code=status, headers=headers)
+
+
+def _transact(ctx: Ctx, run: Callable[[Connection], Any], batch: str | None) -> Any:
+    batcher = ctx.request.app.state.batcher
+    if batch is not None and batcher is not None:
+        return batcher.run(batch, run)
+    with ctx.db.write() as conn:
+        return run(conn)

@@ -29,8 +29,9 @@ API_HEADERS = {
     b"cache-control": b"no-store",
     b"content-security-policy": b"default-src 'none'; frame-ancestors 'none'",
 }
-# Swagger UI and ReDoc load their script from a CDN and run inline code: no CSP there.
-DOC_PATHS = ("/docs", "/redoc")
+# Swagger UI and ReDoc load their script from a CDN and run inline code: no CSP there. Static files
+# may be cached. Dashboard pages set their own policy (web/views.py); a header already set is kept.
+UNRESTRICTED_PATHS = ("/docs", "/redoc", "/static/")
 
 
 class BodyTooLarge(HTTPException):
@@ -49,7 +50,7 @@ def _choose_request_id(headers: Headers) -> str:
 
 
 def _headers_for(path: str) -> dict[bytes, bytes]:
-    if path.startswith(DOC_PATHS):
+    if path.startswith(UNRESTRICTED_PATHS):
         return COMMON_HEADERS
     return COMMON_HEADERS | API_HEADERS
 

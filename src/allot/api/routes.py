@@ -23,7 +23,7 @@ from allot.api.deps import (
     write,
 )
 from allot.domain.errors import Invalid
-from allot.services import audit, catalog, keys, orders, purchasing, reports, selling, stock
+from allot.services import audit, catalog, explain, keys, orders, purchasing, reports, selling, stock
 from allot.services.book import Book
 
 MAX_ID = 2**63 - 1  # the largest id either database stores
@@ -41,6 +41,7 @@ HoldId = Annotated[str, Path(pattern=s.HOLD_ID_PATTERN)]
 ChannelQuery = Annotated[str | None, Query(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
 Cursor = Annotated[int, Query(ge=0, le=MAX_ID)]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
+LineNo = Annotated[int, Path(ge=1, le=1_000_000)]
 
 
 def _status(result: dict[str, Any]) -> int:
@@ -93,8 +94,7 @@ def get_po(ref: PathName, ctx: Reader) -> Any:
 
 
 @router.patch("/purchase-orders/{ref}/lines/{n}", response_model=s.PoOut, tags=["purchasing"])
-def patch_po_line(ref: PathName, n: Annotated[int, Path(ge=1, le=1_000_000)], body: s.PoLinePatch,
-                  ctx: Ops) -> Response:
+def patch_po_line(ref: PathName, n: LineNo, body: s.PoLinePatch, ctx: Ops) -> Response:
     return write(ctx, body, lambda conn: purchasing.update_line(conn, ref, n, body.expected_date, body.qty, ctx.now))
 
 
@@ -115,7 +115,7 @@ def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     key_id = ctx.principal.key_id
     return write(ctx, body, lambda conn: selling.place_hold(
-        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), 201)
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), 201, batch=body.sku)
 
 
 @router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
@@ -148,7 +148,8 @@ def place_order(body: s.OrderIn, ctx: Seller) -> Response:
         selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
         return orders.get(conn, body.ref)
 
-    return write(ctx, body, op, 201)
+    skus = {ln.sku for ln in body.lines}
+    return write(ctx, body, op, 201, batch=skus.pop() if len(skus) == 1 else None)
 
 
 @router.get("/orders/{ref}", response_model=s.OrderOut, tags=["orders"])
@@ -187,6 +188,12 @@ def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
            sku: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None) -> Any:
     with ctx.db.read() as conn:
         return reports.event_page(conn, after, limit, sku)
+
+
+@router.get("/ping", tags=["meta"])
+def ping(ctx: Reader) -> dict[str, bool]:
+    """Authenticated no-op: the framework's ceiling, a benchmark baseline."""
+    return {"ok": True}
 
 
 @router.get("/keys", response_model=list[s.KeyOut], tags=["keys"])
@@ -236,3 +243,9 @@ def _utc(moment: datetime | None, field: str) -> datetime | None:
     except OverflowError:
         raise Invalid(field, "out of range") from None
 
+
+@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
+def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
+    """Why a line ships when it ships: queue position, covering supply, promise history."""
+    with ctx.db.read() as conn:
+        return explain.explain_line(conn, ref, n, ctx.now)

@@ -64,8 +64,11 @@ def plan(supply: Supply, queue: Iterable[Demand], today: date) -> Plan:
     free = {b.key: max(0, b.capacity) for b in supply.buckets}
     placements: dict[str, Placement] = {}
     uncovered = 0
+    usable: dict[str, list[Bucket]] = {}
     for line in sorted(queue, key=queue_order):
-        placed = _place(supply, free, line, today)
+        if line.channel not in usable:
+            usable[line.channel] = _usable(supply, supply.channel(line.channel), today)
+        placed = _place(supply, free, line, today, usable[line.channel])
         placements[line.key] = placed
         uncovered += line.qty - placed.covered
     return Plan(placements, free, uncovered)
@@ -148,11 +151,12 @@ def _usable(supply: Supply, rule: ChannelRule, today: date) -> list[Bucket]:
     return [b for b in supply.buckets if supply.sku.may_use(rule, b.source, today)]
 
 
-def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> Placement:
+def _place(supply: Supply, free: dict[str, int], line: Demand, today: date,
+           usable: list[Bucket] | None = None) -> Placement:
     rule = supply.channel(line.channel)
     need = line.qty
     takes: list[Take] = []
-    for bucket in _usable(supply, rule, today):
+    for bucket in _usable(supply, rule, today) if usable is None else usable:
         if need == 0:
             break
         n = min(need, free[bucket.key])
@@ -160,14 +164,14 @@ def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> P
             free[bucket.key] -= n
             need -= n
             takes.append(Take(bucket.key, n))
-    return _placement(supply, rule, tuple(takes), need, today)
+    return placement(supply, rule, tuple(takes), need, today)
 
 
-def _placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:
+def placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:
+    """State and promise of a line holding `takes` and still `short` units."""
     if short > 0:
         return Placement(takes, State.BACKORDERED, None)
-    by_key = {b.key: b for b in supply.buckets}
-    used = [by_key[t.bucket] for t in takes]
+    used = [supply.by_key[t.bucket] for t in takes]
     if any(b.source is not Source.STOCK for b in used):
         state = State.AWAITING_STOCK
     elif supply.sku.released(today):

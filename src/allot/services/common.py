@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
-from allot.store.tables import events
+from allot.store.bulk import insert_events
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -33,11 +33,7 @@ def record(conn: Connection, now: datetime, batch: Sequence[Event]) -> None:
     """Append events in the caller's transaction, so they exist exactly when the change does."""
     if not batch:
         return
-    conn.execute(
-        insert(events),
-        [
-            {"type": e.type, "occurred_at": now, "sku": e.sku, "order_ref": e.order_ref, "line": e.line,
-             "data": e.data}
-            for e in batch
-        ],
-    )
+    insert_events(conn, [
+        {"type": e.type, "occurred_at": now, "sku": e.sku, "order_ref": e.order_ref, "line": e.line, "data": e.data}
+        for e in batch
+    ])

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from allot.domain.errors import Conflict, Invalid, NotFound
 from allot.services.common import as_utc
-from allot.store.tables import api_keys
+from allot.store.tables import api_keys, server_secrets
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 # A generated key's first 12 characters ("allot_" + 6 random ones) identify it and give nothing away;
@@ -105,3 +105,13 @@ def revoke(conn: Connection, key_id: int, now: datetime, by: int | None = None) 
     if row.revoked_at is None:
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now))
     return {"id": key_id, "name": row.name, "role": row.role, "revoked_at": row.revoked_at or now}
+
+
+def server_secret(conn: Connection, name: str, now: datetime) -> str:
+    """A random secret the server keeps in the database, made on first use, so every process agrees."""
+    found = conn.execute(select(server_secrets.c.value).where(server_secrets.c.name == name)).scalar()
+    if found is not None:
+        return str(found)
+    value = secrets.token_urlsafe(48)
+    conn.execute(insert(server_secrets).values(name=name, value=value, created_at=now))
+    return value

@@ -141,6 +141,7 @@ holds = Table(
     Column("api_key_id", BigInteger),
     Column("created_at", Stamp(), nullable=False),
     Index("ix_holds_sku_status_expires", "sku_id", "status", "expires_at"),
+    Index("ix_holds_status_expires", "status", "expires_at"),  # the sweeper's question
 )
 
 orders = Table(
@@ -188,6 +189,8 @@ events = Table(
     Column("order_ref", String(100)),
     Column("line", Integer),
     Column("data", JSON, nullable=False),
+    # A line's promise history (the dashboard's "why"): events of one order line, in id order.
+    Index("ix_events_order_ref_line", "order_ref", "line"),
 )
 
 api_keys = Table(
@@ -215,7 +218,7 @@ idempotency_keys = Table(
     Column("created_at", Stamp(), nullable=False),
 )
 
-# Append-only: no API changes a row, and database triggers (migration 0002) refuse UPDATE and DELETE.
+# Append-only: no API changes a row, and database triggers (migration 0003) refuse UPDATE and DELETE.
 audit_log = Table(
     "audit_log",
     metadata,
@@ -230,4 +233,14 @@ audit_log = Table(
     Column("action", String(60), nullable=False),
     Column("status", Integer, nullable=False),
     Column("summary", JSON, nullable=False),
+)
+
+# Secrets the server makes for itself, shared by every process on the database (the dashboard's
+# session-signing key when ALLOT_SESSION_SECRET is not set).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", String(200), nullable=False),
+    Column("created_at", Stamp(), nullable=False),
 )

@@ -1,4 +1,4 @@
-"""Migration 0002 adds the audit log and stops listing part of a supplied (bootstrap) secret."""
+"""Migration 0003 adds the audit log and stops listing part of a supplied (bootstrap) secret."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -18,7 +18,7 @@ def test_upgrading_hides_the_prefix_of_a_supplied_secret_and_keeps_a_generated_o
     with db.engine.begin() as conn:
         cfg = alembic_config(db)
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+        command.upgrade(cfg, "0002")
     with db.engine.begin() as conn:
         conn.execute(insert(api_keys), [
             {"name": "bootstrap", "role": "admin", "prefix": "hunter2-pass", "secret_hash": "a" * 64, "created_at": now},
