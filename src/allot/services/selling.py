@@ -51,6 +51,12 @@ def release_hold(conn: Connection, hold_id: str, now: datetime) -> dict[str, Any
     return hold_view(row, now)
 
 
+def hold_owner(conn: Connection, hold_id: str) -> int | None:
+    """The API key that placed a hold (None for holds placed without one)."""
+    owner: int | None = _hold(conn, hold_id).api_key_id
+    return owner
+
+
 def get_hold(conn: Connection, hold_id: str, now: datetime) -> dict[str, Any]:
     return hold_view(_hold(conn, hold_id), now)
 
