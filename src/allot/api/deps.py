@@ -23,6 +23,7 @@ from allot.api import problems
 from allot.api.middleware import request_id
 from allot.domain.errors import AllotError, Forbidden, Invalid, Unauthorized
 from allot.services import audit, idempotency, keys, orders, selling
+from allot.services.book import atomic
 from allot.services.keys import Principal, Role
 from allot.store.db import Database
 
@@ -184,7 +185,7 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
         if seen is not None:
             return seen[0], seen[1], True
         try:
-            with conn.begin_nested():
+            with atomic(conn):
                 code, content = _run(ctx, conn, body, op, status)
         except AllotError as refused:  # a refusal is an answer too: the retry gets the same one
             code, content = problems.of(refused)
