@@ -32,6 +32,13 @@ class State(StrEnum):
     CANCELLED = "cancelled"
 
 
+class Allocation(StrEnum):
+    """How scarce supply is shared: first come first served, or in proportion to open quantity."""
+
+    FIFO = "fifo"
+    FAIR_SHARE = "fair_share"
+
+
 STOCK_KEY = "stock"
 MADE_TO_ORDER_KEY = "mto"
 
@@ -73,6 +80,7 @@ class SkuRule:
     mode: Mode = Mode.BACKORDER
     release_date: date | None = None
     handling_days: int = 0
+    allocation: Allocation = Allocation.FIFO
 
     def released(self, today: date) -> bool:
         return self.mode is not Mode.PREORDER or self.release_date is None or self.release_date <= today

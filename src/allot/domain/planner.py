@@ -1,6 +1,7 @@
 """The plan: walk the queue, give each line units from the earliest buckets it may use.
 
-A pure function of (supply, queue, today). `append` is the fast path for a sale that joins
+A pure function of (supply, queue, today); the SKU's allocation policy picks first come, first
+served (the default) or a fair share of a shortage. `append` is the fast path for a sale that joins
 the tail of the queue; property tests prove it equals a full `plan`.
 """
 from __future__ import annotations
@@ -9,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from allot.domain import policies
 from allot.domain.model import (
+    Allocation,
     Bucket,
     ChannelRule,
     Demand,
@@ -60,15 +63,51 @@ class Sale:
 
 
 def plan(supply: Supply, queue: Iterable[Demand], today: date) -> Plan:
-    """Give every line, in queue order, units from the earliest buckets its channel may use."""
+    """Give every line, in queue order, units from the earliest buckets its channel may use.
+
+    Under the SKU's `fair_share` policy a shortage is then shared out instead (domain/policies.py).
+    """
+    ordered = sorted(queue, key=queue_order)
+    first = _first_come(supply, ordered, today)
+    if supply.sku.allocation is Allocation.FAIR_SHARE and first.uncovered:
+        return _within(supply, ordered, today, policies.fair_shares(supply, ordered, first.placements, today))
+    return first
+
+
+def _first_come(supply: Supply, ordered: list[Demand], today: date) -> Plan:
     free = {b.key: max(0, b.capacity) for b in supply.buckets}
     placements: dict[str, Placement] = {}
     uncovered = 0
-    for line in sorted(queue, key=queue_order):
+    for line in ordered:
         placed = _place(supply, free, line, today)
         placements[line.key] = placed
         uncovered += line.qty - placed.covered
     return Plan(placements, free, uncovered)
+
+
+def _within(supply: Supply, ordered: list[Demand], today: date, limits: Mapping[str, int]) -> Plan:
+    """Each line takes up to its limit in queue order; then lines still short take, in queue order,
+    whatever their channel may still use (so no short line sits beside free units it could have)."""
+    free = {b.key: max(0, b.capacity) for b in supply.buckets}
+    taken = {line.key: _take(supply, free, line, limits.get(line.key, line.qty), today) for line in ordered}
+    for line in ordered:
+        short = line.qty - sum(t.qty for t in taken[line.key])
+        if short:
+            taken[line.key] += _take(supply, free, line, short, today)
+    placements: dict[str, Placement] = {}
+    for line in ordered:
+        takes = _merged(supply, taken[line.key])
+        placements[line.key] = _placement(supply, supply.channel(line.channel), takes,
+                                          line.qty - sum(t.qty for t in takes), today)
+    return Plan(placements, free, sum(line.qty - placements[line.key].covered for line in ordered))
+
+
+def _merged(supply: Supply, takes: list[Take]) -> tuple[Take, ...]:
+    """One take per bucket, in bucket order."""
+    units: dict[str, int] = {}
+    for t in takes:
+        units[t.bucket] = units.get(t.bucket, 0) + t.qty
+    return tuple(Take(b.key, units[b.key]) for b in supply.buckets if b.key in units)
 
 
 def append(supply: Supply, current: Plan, line: Demand, today: date) -> Plan:
@@ -149,10 +188,14 @@ def _usable(supply: Supply, rule: ChannelRule, today: date) -> list[Bucket]:
 
 
 def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> Placement:
-    rule = supply.channel(line.channel)
-    need = line.qty
+    takes = _take(supply, free, line, line.qty, today)
+    return _placement(supply, supply.channel(line.channel), tuple(takes), line.qty - sum(t.qty for t in takes), today)
+
+
+def _take(supply: Supply, free: dict[str, int], line: Demand, need: int, today: date) -> list[Take]:
+    """Up to `need` units from the earliest buckets the line's channel may use; `free` shrinks."""
     takes: list[Take] = []
-    for bucket in _usable(supply, rule, today):
+    for bucket in _usable(supply, supply.channel(line.channel), today):
         if need == 0:
             break
         n = min(need, free[bucket.key])
@@ -160,7 +203,7 @@ def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> P
             free[bucket.key] -= n
             need -= n
             takes.append(Take(bucket.key, n))
-    return _placement(supply, rule, tuple(takes), need, today)
+    return takes
 
 
 def _placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:
