@@ -70,7 +70,9 @@ def plan(supply: Supply, queue: Iterable[Demand], today: date) -> Plan:
     ordered = sorted(queue, key=queue_order)
     first = _first_come(supply, ordered, today)
     if supply.sku.allocation is Allocation.FAIR_SHARE and first.uncovered:
-        return _within(supply, ordered, today, policies.fair_shares(supply, ordered, first.placements, today))
+        shares = policies.fair_shares(supply, ordered, first.placements, today)
+        if shares is not None:
+            return _shared(supply, ordered, today, shares)
     return first
 
 
@@ -85,15 +87,21 @@ def _first_come(supply: Supply, ordered: list[Demand], today: date) -> Plan:
     return Plan(placements, free, uncovered)
 
 
-def _within(supply: Supply, ordered: list[Demand], today: date, limits: Mapping[str, int]) -> Plan:
-    """Each line takes up to its limit in queue order; then lines still short take, in queue order,
-    whatever their channel may still use (so no short line sits beside free units it could have)."""
+def _shared(supply: Supply, ordered: list[Demand], today: date, shares: policies.Shares) -> Plan:
+    """Classes above the shortage first come, first served; then each competing line takes its share
+    of the contested buckets; then, in queue order, the shortage's class and those below take what
+    they still need from whatever their channel may use (so no short line sits beside free units)."""
     free = {b.key: max(0, b.capacity) for b in supply.buckets}
-    taken = {line.key: _take(supply, free, line, limits.get(line.key, line.qty), today) for line in ordered}
+    taken: dict[str, list[Take]] = {line.key: [] for line in ordered}
     for line in ordered:
-        short = line.qty - sum(t.qty for t in taken[line.key])
-        if short:
-            taken[line.key] += _take(supply, free, line, short, today)
+        if line.priority > shares.priority:
+            taken[line.key] = _take(supply, free, line, line.qty, today)
+    for line in ordered:
+        if line.key in shares.targets:
+            taken[line.key] = _take(supply, free, line, shares.targets[line.key], today, shares.contested)
+    for line in ordered:
+        if line.priority <= shares.priority:
+            taken[line.key] += _take(supply, free, line, line.qty - sum(t.qty for t in taken[line.key]), today)
     placements: dict[str, Placement] = {}
     for line in ordered:
         takes = _merged(supply, taken[line.key])
@@ -192,12 +200,16 @@ def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> P
     return _placement(supply, supply.channel(line.channel), tuple(takes), line.qty - sum(t.qty for t in takes), today)
 
 
-def _take(supply: Supply, free: dict[str, int], line: Demand, need: int, today: date) -> list[Take]:
-    """Up to `need` units from the earliest buckets the line's channel may use; `free` shrinks."""
+def _take(supply: Supply, free: dict[str, int], line: Demand, need: int, today: date,
+          only: frozenset[str] | None = None) -> list[Take]:
+    """Up to `need` units from the earliest buckets the line's channel may use (of `only`, if given);
+    `free` shrinks."""
     takes: list[Take] = []
     for bucket in _usable(supply, supply.channel(line.channel), today):
-        if need == 0:
+        if need <= 0:
             break
+        if only is not None and bucket.key not in only:
+            continue
         n = min(need, free[bucket.key])
         if n > 0:
             free[bucket.key] -= n

@@ -1,31 +1,44 @@
 """Allocation policies other than first come, first served. Pure: no clock, no I/O.
 
-`fair_share` (a SKU setting, for wholesale lines of many units): when supply runs short, the units
-first come, first served would give the first priority class that cannot be covered in full are
-split among that class's competing lines in proportion to their open quantity — whole units,
-the remainder one unit at a time in queue order. Only lines of that class that are short, or
-that take from a bucket a short one may use, compete; everyone else is placed as under FIFO.
+`fair_share` (a SKU setting, for wholesale lines of many units): when supply runs short, the
+buckets the short lines of the first priority class that cannot be covered in full may use (the
+contested buckets) are shared among that class's competing lines in proportion to their open
+quantity — whole units, the remainder one unit at a time in queue order. The competing lines
+are that class's short lines and the lines first come, first served would have fed from a
+contested bucket. Higher classes keep their FIFO placements; everything else is FIFO.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from allot.domain.model import Demand, Placement, Supply
 
 
+@dataclass(frozen=True, slots=True)
+class Shares:
+    """A shortage to share: the class it hits, the buckets its short lines may use, and each
+    competing line's share of those buckets."""
+
+    priority: int
+    contested: frozenset[str]
+    targets: dict[str, int]
+
+
 def fair_shares(supply: Supply, ordered: Sequence[Demand], fifo: Mapping[str, Placement],
-                today: date) -> dict[str, int]:
-    """Units each competing line should get, given the FIFO placements; {} when nobody is short."""
+                today: date) -> Shares | None:
+    """How a shortage found by the FIFO placements is to be shared; None when nobody is short."""
     short = [d for d in ordered if fifo[d.key].covered < d.qty]
     if not short:
-        return {}
+        return None
     priority = short[0].priority
-    contested = {b.key for d in short if d.priority == priority for b in supply.buckets
-                 if supply.sku.may_use(supply.channel(d.channel), b.source, today)}
+    contested = frozenset(b.key for d in short if d.priority == priority for b in supply.buckets
+                          if supply.sku.may_use(supply.channel(d.channel), b.source, today))
     group = [d for d in ordered if d.priority == priority
              and (fifo[d.key].covered < d.qty or any(t.bucket in contested for t in fifo[d.key].takes))]
-    return proportional(sum(fifo[d.key].covered for d in group), [(d.key, d.qty) for d in group])
+    units = sum(t.qty for d in group for t in fifo[d.key].takes if t.bucket in contested)
+    return Shares(priority, contested, proportional(units, [(d.key, d.qty) for d in group]))
 
 
 def proportional(units: int, lines: Sequence[tuple[str, int]]) -> dict[str, int]:
