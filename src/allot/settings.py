@@ -11,6 +11,12 @@ class Settings:
     database_url: str
     bootstrap_admin_key: str | None = None
     sweep_seconds: float = 2.0
+    relay: bool = True  # deliver webhooks from this process; off when `allot worker` does it
+    webhook_timeout: float = 10.0
+    webhook_backoff: float = 10.0
+    webhook_backoff_max: float = 3600.0
+    relay_concurrency: int = 8
+    relay_poll: float = 0.5
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -20,4 +26,10 @@ class Settings:
             database_url=env.get("ALLOT_DATABASE_URL") or default,
             bootstrap_admin_key=env.get("ALLOT_BOOTSTRAP_ADMIN_KEY") or None,
             sweep_seconds=float(env.get("ALLOT_SWEEP_SECONDS", "2")),
+            relay=env.get("ALLOT_RELAY", "on").lower() not in ("off", "0", "false", "no"),
+            webhook_timeout=float(env.get("ALLOT_WEBHOOK_TIMEOUT", "10")),
+            webhook_backoff=float(env.get("ALLOT_WEBHOOK_BACKOFF", "10")),
+            webhook_backoff_max=float(env.get("ALLOT_WEBHOOK_BACKOFF_MAX", "3600")),
+            relay_concurrency=int(env.get("ALLOT_RELAY_CONCURRENCY", "8")),
+            relay_poll=float(env.get("ALLOT_RELAY_POLL", "0.5")),
         )

@@ -232,6 +232,7 @@ class AvailabilityOut(BaseModel):
 class EventOut(BaseModel):
     id: int
     type: str
+    version: int
     occurred_at: datetime
     sku: str | None
     order_ref: str | None
@@ -248,3 +249,49 @@ class KeyIn(Body):
     name: str = Field(min_length=1, max_length=100)
     role: Literal["admin", "ops", "storefront", "viewer"]
     channels: list[Name] | None = None
+
+
+class WebhookIn(Body):
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://\S+$")
+    events: list[str] | None = Field(default=None, min_length=1, max_length=50,
+                                     description="event types or families (`order_line.*`); omit for every event")
+    secret: str | None = Field(default=None, min_length=16, max_length=200,
+                               description="signing secret; one is generated when omitted")
+    max_attempts: Annotated[int, Field(ge=1, le=50)] | None = None
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str] | None
+    max_attempts: int
+    secret_prefix: str
+    created_at: datetime
+    secret: str | None = Field(default=None, description="only in the answer that created the webhook")
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: int
+    event_type: str
+    status: Literal["pending", "sending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[DeliveryOut]
+    next: int
+
+
+class RequeuedOut(BaseModel):
+    webhook_id: int
+    requeued: int
