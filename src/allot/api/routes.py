@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from allot.api import schemas as s
 from allot.api.deps import Admin, Ctx, Ops, Reader, Seller, check_channels, write
 from allot.services import catalog, keys, orders, outbox, purchasing, reports, selling, stock
-from allot.services.book import Book
+from allot.services.book import Book, save_all
 
 router = APIRouter(prefix="/v1")
 PathName = Annotated[str, Path(min_length=1, max_length=100)]
@@ -124,7 +124,20 @@ def place_order(body: s.OrderIn, ctx: Seller) -> JSONResponse:
 @router.get("/orders/{ref}", response_model=s.OrderOut, tags=["orders"])
 def get_order(ref: PathName, ctx: Reader) -> Any:
     with ctx.db.read() as conn:
+        overdue = orders.consent_overdue(conn, ref, ctx.now)
+    if overdue:  # a consent deadline passed: apply its default now, at read time
+        with ctx.db.write() as conn:
+            save_all(Book.open(conn, overdue, ctx.now).values())
+    with ctx.db.read() as conn:
         return orders.get(conn, ref)
+
+
+@router.post("/orders/{ref}/lines/{n}/consent", response_model=s.OrderOut, tags=["orders"],
+             responses={409: {"description": "no open consent request on that line"}})
+def answer_consent(ref: PathName, n: Annotated[int, Path(ge=1)], body: s.ConsentIn, ctx: Seller) -> JSONResponse:
+    with ctx.db.read() as conn:
+        check_channels(ctx, [orders.get(conn, ref)["channel"]])
+    return write(ctx, body, lambda conn: orders.answer_consent(conn, ref, n, body.accept, ctx.now))
 
 
 @router.post("/orders/{ref}/cancel", response_model=s.OrderOut, tags=["orders"])

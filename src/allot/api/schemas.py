@@ -25,6 +25,9 @@ class SkuIn(Body):
     safety_stock: Annotated[int, Field(ge=0, le=1_000_000)] = 0
     backorder_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
     backorder_lead_days: Days | None = None
+    allocation_policy: Literal["fifo", "fair_share"] = Field(
+        default="fifo", description="fifo: first come, first served; fair_share: a shortage is split in "
+                                    "proportion to open quantity (wholesale lines)")
 
 
 class SkuOut(BaseModel):
@@ -37,6 +40,7 @@ class SkuOut(BaseModel):
     safety_stock: int
     backorder_limit: int | None
     backorder_lead_days: int | None
+    allocation_policy: str
     on_hand: int
 
 
@@ -44,6 +48,13 @@ class ChannelIn(Body):
     allow_backorder: bool
     allow_preorder: bool
     padding_days: Days = 0
+    consent_after_days: Days | None = Field(
+        default=None, description="ask the customer once a promise slips more than this many days past the "
+                                  "first promise (or the line is backordered); null: never ask")
+    consent_window_days: Annotated[int, Field(ge=0, le=365)] = Field(
+        default=7, description="days the customer has to answer")
+    consent_default: Literal["cancel", "keep"] = Field(
+        default="keep", description="what happens to the line when the customer does not answer in time")
 
 
 class ChannelOut(ChannelIn):
@@ -181,6 +192,8 @@ class OrderLineOut(BaseModel):
     first_promise_date: date | None
     hold_id: str | None
     allocation: list[AllocationOut]
+    consent_status: Literal["needs_consent", "accepted", "rejected", "expired", "kept", "withdrawn"] | None = None
+    consent_deadline: datetime | None = None
 
 
 class OrderOut(BaseModel):
@@ -199,6 +212,10 @@ class LineRef(Body):
 
 class CancelIn(Body):
     lines: list[LineRef] | None = Field(default=None, min_length=1)
+
+
+class ConsentIn(Body):
+    accept: bool = Field(description="true: keep waiting for the new date; false: cancel the line")
 
 
 class ShipLine(Body):

@@ -19,6 +19,7 @@ from allot.domain import planner
 from allot.domain.errors import Invalid, NotFound, SaleRefused
 from allot.domain.model import (
     MADE_TO_ORDER_KEY,
+    Allocation,
     STOCK_KEY,
     Bucket,
     ChannelRule,
@@ -33,6 +34,7 @@ from allot.domain.model import (
     po_capacity,
 )
 from allot.domain.planner import Plan
+from allot.services import consent
 from allot.services.common import Event, as_utc, iso, record
 from allot.store.tables import channels, holds, order_lines, orders, po_lines, purchase_orders, sku_channels, skus
 
@@ -60,7 +62,7 @@ class Entry:
 
 
 def sku_rule(row: Any) -> SkuRule:
-    return SkuRule(Mode(row.mode), row.release_date, row.handling_days)
+    return SkuRule(Mode(row.mode), row.release_date, row.handling_days, Allocation(row.allocation_policy))
 
 
 def takes_from_json(raw: list[dict[str, Any]]) -> tuple[Take, ...]:
@@ -123,10 +125,17 @@ class Book:
         for book in books.values():
             if book.holds_expired():
                 book.replan({"op": "hold.expired"})
+            elif book.consent_due():
+                book.replan({"op": "consent.expired"})
         return books
 
     def holds_expired(self) -> bool:
         due = self.summary.get("next_expiry")
+        return due is not None and datetime.fromisoformat(due) <= self.now
+
+    def consent_due(self) -> bool:
+        """A consent deadline has passed since the last plan: its default must apply first."""
+        due = self.summary.get("next_consent_deadline")
         return due is not None and datetime.fromisoformat(due) <= self.now
 
     def _buckets_from_summary(self) -> tuple[Bucket, ...]:
@@ -254,6 +263,7 @@ class Book:
     def replan(self, cause: dict[str, Any]) -> Plan:
         """Re-run the plan from the rows; persist and announce every line that moved."""
         self._expire_holds()
+        self.events += consent.apply_due(self.conn, self.id, self.sku, self.now)
         supply, incoming = self.supply_from_rows()
         self.supply = supply
         entries = self.load_queue()
@@ -292,6 +302,7 @@ class Book:
             "incoming": incoming,
             "by_channel": by_channel,
             "next_expiry": as_utc(expiries).isoformat() if expiries else None,
+            "next_consent_deadline": _iso_or_none(consent.next_deadline(self.conn, self.id)),
         }
         if after.uncovered > 0 and not was_oversold:
             self.events.append(Event("sku.oversold", self.sku, {"uncovered": after.uncovered}))
@@ -300,6 +311,7 @@ class Book:
     def _persist(self, entries: list[Entry], after: Plan, cause: dict[str, Any]) -> None:
         hold_updates: list[dict[str, Any]] = []
         line_updates: list[dict[str, Any]] = []
+        moved: list[consent.Moved] = []
         for e in entries:
             new = after.placements[e.demand.key]
             if e.state is State.READY and new.state is State.READY:
@@ -311,6 +323,7 @@ class Book:
             (hold_updates if e.is_hold else line_updates).append(values)
             if not e.is_hold and (new.state, new.promise_date) != (e.state, e.promise_date):
                 self.events.append(line_change_event(self.sku, e, new, cause))
+                moved.append(consent.Moved(e.row_id, e.order_ref or "", e.line or 0, new.state, new.promise_date))
         for table, batch in ((holds, hold_updates), (order_lines, line_updates)):
             if batch:
                 self.conn.execute(
@@ -319,6 +332,16 @@ class Book:
                             promise_date=bindparam("promise_date")),
                     batch,
                 )
+        self._review_consent(moved, cause)
+
+    def _review_consent(self, moved: list[consent.Moved], cause: dict[str, Any]) -> None:
+        """Delay consent: ask (or stop asking) the customers whose lines just moved."""
+        found = consent.review(self.conn, self.sku, moved, self.now, cause)
+        self.events += found.events
+        due = self.summary.get("next_consent_deadline")
+        if found.earliest_deadline and (due is None or found.earliest_deadline < datetime.fromisoformat(due)):
+            self.summary["next_consent_deadline"] = found.earliest_deadline.isoformat()
+            self.dirty = True
 
     def save(self) -> None:
         """Write the plan summary and the queue counters; record the collected events."""
@@ -352,6 +375,10 @@ def _reason(was: date | None, now: date | None) -> str:
     if was is None:
         return "covered"
     return "later" if now > was else "earlier" if now < was else "unchanged"
+
+
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat() if moment else None
 
 
 def save_all(books: Iterable[Book]) -> None:

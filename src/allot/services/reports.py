@@ -19,11 +19,13 @@ ANY_CHANNEL = ChannelRule("*", allow_backorder=True, allow_preorder=True)
 
 
 def needs_tidy(conn: Connection, sku: str, now: datetime) -> bool:
-    """True when a hold has expired since the last plan: the caller re-plans before reading."""
+    """True when a hold expired or a consent deadline passed since the last plan: the caller
+    re-plans before reading."""
     row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
     if row is None:
         raise NotFound(f"unknown SKU {sku!r}", sku=sku)
-    return Book(conn, row, {}, now).holds_expired()
+    book = Book(conn, row, {}, now)
+    return book.holds_expired() or book.consent_due()
 
 
 def availability(conn: Connection, sku: str, channel: str | None, now: datetime) -> dict[str, Any]:
