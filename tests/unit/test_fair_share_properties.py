@@ -164,7 +164,8 @@ def contested(draw: st.DrawFn) -> tuple[Supply, list[Demand]]:
     supply = Supply(SkuRule(allocation=Allocation.FAIR_SHARE), (stock, *pos), SHARED)
     size = draw(st.integers(1, 8))
     queue = [Demand(f"L{i}", draw(st.integers(1, 9)), draw(st.sampled_from(sorted(SHARED))),
-                    draw(st.integers(0, 1)), OPENING + timedelta(minutes=draw(st.integers(0, 3))), seq=i)
+                    draw(st.integers(0, 1)), OPENING + timedelta(minutes=draw(st.integers(0, 3))), seq=i,
+                    shipped=draw(st.sampled_from((0, 0, 0, 1, 4))))
              for i in range(size)]
     return supply, queue
 
@@ -253,3 +254,33 @@ def test_a_proportional_split_hands_out_every_unit_and_no_line_more_than_it_aske
 
     assert sum(shares.values()) == units
     assert all(0 <= shares[k] <= q for k, q in lines)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 40), st.lists(st.integers(1, 12), min_size=2, max_size=6), st.data())
+def test_shipping_part_of_a_share_leaves_every_other_share_alone(
+    capacity: int, quantities: list[int], data: st.DataObject
+) -> None:
+    """Ship k of a line's on-hand share: on hand drops by k, the line's open quantity by k, and
+    every other line keeps exactly the units it had (shipped units count toward the share)."""
+    assume(capacity < sum(quantities))
+    queue = lines_of(quantities)
+    before = plan(one_bucket(capacity), queue, TODAY)
+    shippers = [d for d in queue if 0 < before.placements[d.key].covered and d.qty > 1]
+    assume(shippers)
+    who = data.draw(st.sampled_from(shippers), label="ships")
+    k = data.draw(st.integers(1, min(before.placements[who.key].covered, who.qty - 1)), label="units")
+
+    shipped = [replace(d, qty=d.qty - k, shipped=k) if d.key == who.key else d for d in queue]
+    after = plan(one_bucket(capacity - k), shipped, TODAY)
+
+    for d in queue:
+        left = before.placements[d.key].covered - (k if d.key == who.key else 0)
+        assert after.placements[d.key].covered == left, d.key
+
+
+def test_shipping_the_first_share_of_4_3_3_leaves_3_and_3() -> None:
+    after = plan(one_bucket(6), [replace(d, qty=4, shipped=4) if d.key == "L0" else d
+                                 for d in lines_of([8, 6, 6])], TODAY)
+
+    assert [after.placements[k].covered for k in ("L0", "L1", "L2")] == [0, 3, 3]

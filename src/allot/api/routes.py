@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from allot.api import schemas as s
 from allot.api.deps import Admin, Ctx, Ops, Reader, Seller, check_channels, write
-from allot.services import catalog, keys, orders, outbox, purchasing, reports, selling, stock
+from allot.services import catalog, keys, orders, outbox, purchasing, reports, selling, shortages, stock
 from allot.services.book import Book, save_all
 
 router = APIRouter(prefix="/v1")
@@ -35,6 +35,25 @@ def put_sku(sku: PathName, body: s.SkuIn, ctx: Ops) -> JSONResponse:
 def get_sku(sku: PathName, ctx: Reader) -> Any:
     with ctx.db.read() as conn:
         return catalog.get_sku(conn, sku)
+
+
+@router.get("/skus/{sku}/backordered", response_model=s.BackorderedOut, tags=["short shipments"])
+def backordered(sku: PathName, ctx: Reader) -> Any:
+    _tidy(ctx, sku)
+    with ctx.db.read() as conn:
+        return shortages.backordered(conn, sku, ctx.now)
+
+
+@router.post("/skus/{sku}/backordered/cancel", response_model=s.BackorderedOut, tags=["short shipments"])
+def cancel_backordered(sku: PathName, body: s.BackorderCancelIn, ctx: Ops) -> JSONResponse:
+    lines = [ln.model_dump() for ln in body.lines] if body.lines else None
+    return write(ctx, body, lambda conn: shortages.cancel(conn, sku, body.reason, lines, body.whole_line, ctx.now))
+
+
+@router.post("/skus/{sku}/backordered/keep", response_model=s.BackorderedOut, tags=["short shipments"])
+def keep_backordered(sku: PathName, body: s.BackorderKeepIn, ctx: Ops) -> JSONResponse:
+    lines = [ln.model_dump() for ln in body.lines] if body.lines else None
+    return write(ctx, body, lambda conn: shortages.keep(conn, sku, body.reason, lines, ctx.now))
 
 
 @router.put("/channels/{channel}", response_model=s.ChannelOut, tags=["catalog"])
@@ -156,13 +175,18 @@ def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> JSONResponse:
 def availability(sku: PathName, ctx: Reader, channel: Annotated[str | None, Query(max_length=100)] = None) -> Any:
     if channel is not None:
         check_channels(ctx, [channel])
-    with ctx.db.read() as conn:
-        stale = reports.needs_tidy(conn, sku, ctx.now)
-    if stale:  # a hold expired since the last plan: expire it now, at read time
-        with ctx.db.write() as conn:
-            Book.open(conn, [sku], ctx.now)[sku].save()
+    _tidy(ctx, sku)
     with ctx.db.read() as conn:
         return reports.availability(conn, sku, channel, ctx.now)
+
+
+def _tidy(ctx: Ctx, sku: str) -> None:
+    """A hold expired or a consent deadline passed since the last plan: apply it now, at read time."""
+    with ctx.db.read() as conn:
+        stale = reports.needs_tidy(conn, sku, ctx.now)
+    if stale:
+        with ctx.db.write() as conn:
+            Book.open(conn, [sku], ctx.now)[sku].save()
 
 
 @router.get("/events", response_model=s.EventPage, tags=["events"])

@@ -312,3 +312,44 @@ class DeliveryPage(BaseModel):
 class RequeuedOut(BaseModel):
     webhook_id: int
     requeued: int
+
+
+class BackorderedLine(BaseModel):
+    position: int = Field(description="place in the SKU's queue, 1 = first (active holds count too)")
+    order_ref: str
+    line: int
+    channel: str
+    customer: str | None
+    priority: int
+    queued_at: datetime
+    open_qty: int
+    covered: int
+    uncovered: int
+    consent_status: str | None
+    consent_deadline: datetime | None
+
+
+class BackorderedOut(BaseModel):
+    sku: str
+    allocation_policy: str
+    uncovered: int
+    queue_length: int
+    lines: list[BackorderedLine]
+
+
+class OrderLineRef(Body):
+    order_ref: Name
+    line: Annotated[int, Field(ge=1)]
+
+
+class BackorderCancelIn(Body):
+    reason: str = Field(min_length=1, max_length=200)
+    lines: list[OrderLineRef] | None = Field(default=None, min_length=1, max_length=1000,
+                                             description="omit for every backordered line of the SKU")
+    whole_line: bool = Field(default=False, description="cancel the whole line, not only its uncovered units")
+
+
+class BackorderKeepIn(Body):
+    reason: str = Field(default="keep waiting", min_length=1, max_length=200)
+    lines: list[OrderLineRef] | None = Field(default=None, min_length=1, max_length=1000,
+                                             description="omit for every backordered line of the SKU")

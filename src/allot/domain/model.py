@@ -106,6 +106,7 @@ class Demand:
     priority: int = 0
     queued_at: datetime = datetime(2000, 1, 1)
     seq: int = 0
+    shipped: int = 0  # units of the order line already shipped: fair_share counts them toward its share
 
 
 def queue_order(line: Demand) -> tuple[int, datetime, int]:

@@ -3,7 +3,9 @@
 `fair_share` (a SKU setting, for wholesale lines of many units): when supply runs short, the
 buckets the short lines of the first priority class that cannot be covered in full may use (the
 contested buckets) are shared among that class's competing lines in proportion to their open
-quantity — whole units, the remainder one unit at a time in queue order. The competing lines
+quantity — whole units, the remainder one unit at a time in queue order. Units a line was already
+shipped count toward its share (each line gets about the same fraction of its order), so shipping
+one customer their share leaves everyone else's alone. The competing lines
 are that class's short lines and the lines first come, first served would have fed from a
 contested bucket. Higher classes keep their FIFO placements; everything else is FIFO.
 """
@@ -38,7 +40,18 @@ def fair_shares(supply: Supply, ordered: Sequence[Demand], fifo: Mapping[str, Pl
     group = [d for d in ordered if d.priority == priority
              and (fifo[d.key].covered < d.qty or any(t.bucket in contested for t in fifo[d.key].takes))]
     units = sum(t.qty for d in group for t in fifo[d.key].takes if t.bucket in contested)
-    return Shares(priority, contested, proportional(units, [(d.key, d.qty) for d in group]))
+    return Shares(priority, contested, _owed(units, group))
+
+
+def _owed(units: int, group: Sequence[Demand]) -> dict[str, int]:
+    """Each line's share of `units`, counting what it was already shipped as part of its share: so
+    shipping one customer their share never shrinks anyone else's."""
+    pool = units + sum(d.shipped for d in group)
+    totals = proportional(pool, [(d.key, d.qty + d.shipped) for d in group])
+    owed = [(d.key, max(0, totals[d.key] - d.shipped)) for d in group]
+    if sum(n for _, n in owed) > units:  # a line shipped more than its share before the shortage
+        return proportional(units, owed)
+    return dict(owed)
 
 
 def proportional(units: int, lines: Sequence[tuple[str, int]]) -> dict[str, int]:

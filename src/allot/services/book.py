@@ -189,13 +189,13 @@ class Book:
         line_rows = self.conn.execute(
             select(ol.id, ol.line, ol.channel, ol.priority, ol.queued_at, ol.seq, ol.allocation, ol.state,
                    ol.promise_date, (ol.qty - ol.qty_shipped - ol.qty_cancelled).label("open_qty"),
-                   orders.c.ref)
+                   ol.qty_shipped, orders.c.ref)
             .join(orders, orders.c.id == ol.order_id)
             .where(ol.sku_id == self.id, ol.open.is_(True))
         )
         entries += [
-            Entry(Demand(f"l:{r.id}", r.open_qty, r.channel, r.priority, as_utc(r.queued_at), r.seq), r.id,
-                  takes_from_json(r.allocation), State(r.state), r.promise_date, r.ref, r.line)
+            Entry(Demand(f"l:{r.id}", r.open_qty, r.channel, r.priority, as_utc(r.queued_at), r.seq, r.qty_shipped),
+                  r.id, takes_from_json(r.allocation), State(r.state), r.promise_date, r.ref, r.line)
             for r in line_rows if r.open_qty > 0
         ]
         return entries
