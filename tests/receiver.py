@@ -39,6 +39,7 @@ class Receiver:
                  delay: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         self.secret, self.answer, self.delay, self.clock = secret, answer, delay, clock
         self.received: list[Received] = []
+        self.arrived = 0  # requests that reached the handler, answered or not
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self.server.daemon_threads = True
@@ -52,6 +53,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    receiver.arrived += 1
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 receiver._record(dict(self.headers.items()), body, self)
@@ -76,11 +79,16 @@ class Receiver:
         with self._lock:
             return [r.event for r in self.received if 200 <= r.status < 300]
 
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+    def wait_for(self, count: int, timeout: float = 30.0, *, after: int = 0) -> list[dict[str, Any]]:
+        """The acknowledged events once there are `count` of them (among requests after the first `after`)."""
         deadline = time.monotonic() + timeout
-        while len(self.acknowledged) < count and time.monotonic() < deadline:
+        while len(self.acknowledged_after(after)) < count and time.monotonic() < deadline:
             time.sleep(0.05)
-        return self.acknowledged
+        return self.acknowledged_after(after)
+
+    def acknowledged_after(self, first: int) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r.event for r in self.received[first:] if 200 <= r.status < 300]
 
     def close(self) -> None:
         self.server.shutdown()
