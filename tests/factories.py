@@ -28,7 +28,8 @@ def po(conn: Connection, ref: str, now: datetime, *lines: tuple[str, int, date])
 def order(conn: Connection, ref: str, now: datetime, *lines: tuple[str, int], channel: str = "web",
           priority: int = 0) -> dict[str, Any]:
     selling.place_order(conn, ref, channel, priority, None, [{"sku": s, "qty": q} for s, q in lines], now)
-    return orders.get(conn, ref)
+    placed: dict[str, Any] = orders.get(conn, ref)
+    return placed
 
 
 def receive(conn: Connection, name: str, qty: int, now: datetime) -> None:

@@ -22,7 +22,8 @@ def feed(db: Database, after: int, limit: int = 100) -> dict[str, Any]:
     with db.write() as conn:
         outbox.sequence(conn)
     with db.read() as conn:
-        return reports.event_page(conn, after, limit)
+        page: dict[str, Any] = reports.event_page(conn, after, limit)
+    return page
 
 
 def test_the_feed_pages_by_cursor_with_strictly_increasing_ids(db: Database, now: datetime) -> None:

@@ -34,7 +34,8 @@ def ships_short(db: Database, now: datetime, received: int, *quantities: int, po
 
 def short_list(db: Database, now: datetime) -> dict[str, Any]:
     with db.read() as conn:
-        return shortages.backordered(conn, "TEE", now)
+        found: dict[str, Any] = shortages.backordered(conn, "TEE", now)
+    return found
 
 
 def test_the_uncovered_tail_is_listed_with_queue_positions(db: Database, now: datetime) -> None:

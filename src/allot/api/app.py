@@ -29,6 +29,7 @@ def utcnow() -> datetime:
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow,
                sweep: bool = True) -> FastAPI:
+    """The app; `sweep=False` starts no background threads (neither the sweeper nor the relay)."""
     settings = settings or Settings.from_env()
     db = Database(settings.database_url)
     stop = threading.Event()

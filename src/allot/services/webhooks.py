@@ -27,7 +27,7 @@ def create(conn: Connection, url: str, event_types: list[str] | None, secret: st
     webhook_id = conn.execute(insert(webhooks).values(
         url=url, event_types=event_types or None, secret=secret,
         max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS, cursor=outbox.last_position(conn), created_at=now,
-    )).inserted_primary_key[0]
+    ).returning(webhooks.c.id)).scalar_one()
     return get(conn, webhook_id) | {"secret": secret, "created": True}
 
 

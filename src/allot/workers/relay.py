@@ -44,7 +44,7 @@ class RelayOptions:
 
 def retry_delay(attempt: int, options: RelayOptions, rand: Callable[[], float] = random.random) -> float:
     """Exponential back-off with jitter: base·2^(n−1), capped, then a random 50–100 % of it."""
-    ceiling = min(options.backoff_max, options.backoff * 2 ** (attempt - 1))
+    ceiling = min(options.backoff_max, options.backoff * 2.0 ** (attempt - 1))
     return ceiling * (0.5 + rand() / 2)
 
 
