@@ -8,7 +8,7 @@ PORT ?= 8000
 ALLOT_BOOTSTRAP_ADMIN_KEY ?= allot-demo-admin-key
 export ALLOT_BOOTSTRAP_ADMIN_KEY
 
-.PHONY: install run test contract clean
+.PHONY: install run test contract bench clean
 
 install: $(STAMP)
 
@@ -37,3 +37,8 @@ contract: install
 
 clean:
 	rm -rf $(VENV) allot.db allot.db-wal allot.db-shm
+
+# Benchmarks (needs wrk and PostgreSQL at 127.0.0.1:5432): prints a table, writes bench/results/latest.json.
+bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py

@@ -12,7 +12,7 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 
-from allot.demo import load
+from allot.demo import load, load_volume
 from allot.services import keys
 from allot.services.reconcile import reconcile as check
 from allot.settings import Settings
@@ -122,16 +122,22 @@ def keys_list() -> None:
 
 
 @app.command()
-def demo(if_empty: Annotated[bool, typer.Option("--if-empty", help="only into an empty database")] = False) -> None:
+def demo(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="only into an empty database")] = False,
+    lines: Annotated[int, typer.Option(help="grow to this many order lines (benchmarks)", min=0)] = 0,
+) -> None:
     """Load a realistic drop to explore: preorders on two POs, a backorder SKU, a marketplace channel."""
 
     settings = Settings.from_env()
     prepare(settings)
     db = Database(settings.database_url)
-    if load(db, datetime.now(UTC), only_if_empty=if_empty):
+    now = datetime.now(UTC)
+    if load(db, now, only_if_empty=if_empty):
         console.print("demo loaded: AURORA-LAMP (preorder), TERRA-MUG (backorder), CANVAS-TOTE (stock)")
     else:
         console.print("database not empty: demo not loaded")
+    if lines:
+        console.print(f"added {load_volume(db, now, lines)} order lines (VOL-001..VOL-030, PO-9001)")
 
 
 @app.command()

@@ -6,12 +6,14 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
 from allot.domain.errors import SaleRefused
-from allot.services import catalog, orders, purchasing, selling, stock
+from allot.services import catalog, purchasing, selling, stock
+from allot.services import orders as order_service
+from allot.services.book import Book
 from allot.store.db import Database
-from allot.store.tables import skus
+from allot.store.tables import order_lines, orders, skus
 
 
 def load(db: Database, now: datetime, *, only_if_empty: bool = False) -> bool:
@@ -53,7 +55,7 @@ def _lamp(conn, now, today):  # type: ignore[no-untyped-def]
         except SaleRefused:
             break
     for i in range(1, 6):
-        orders.cancel(conn, f"W-{1000 + i * 37}", None, now + timedelta(minutes=20))
+        order_service.cancel(conn, f"W-{1000 + i * 37}", None, now + timedelta(minutes=20))
     purchasing.receive(conn, "PO-1001", [{"line": 1, "qty": 280}], True, now + timedelta(minutes=30))
 
 
@@ -66,7 +68,7 @@ def _mug(conn, now, today):  # type: ignore[no-untyped-def]
         selling.place_order(conn, f"M-{2000 + i}", "web", 0, f"mug{i}@example.com",
                             [{"sku": "TERRA-MUG", "qty": 1 + i % 2}], now + timedelta(seconds=i))
     for i in range(1, 11):
-        orders.ship(conn, f"M-{2000 + i}", [{"line": 1, "qty": 1 + i % 2}], now + timedelta(minutes=40))
+        order_service.ship(conn, f"M-{2000 + i}", [{"line": 1, "qty": 1 + i % 2}], now + timedelta(minutes=40))
     stock.adjust(conn, "TERRA-MUG", -5, "damaged in warehouse", now + timedelta(minutes=41))
 
 
@@ -76,3 +78,68 @@ def _tote(conn, now):  # type: ignore[no-untyped-def]
     for i in range(1, 31):
         selling.place_order(conn, f"AMZ-{3000 + i}", "amazon", 0, None,
                             [{"sku": "CANVAS-TOTE", "qty": 2}], now + timedelta(seconds=i))
+
+
+VOLUME_SKUS = 30
+
+
+def load_volume(db: Database, now: datetime, lines: int = 10_000) -> int:
+    """Grow the demo to `lines` order lines for benchmarks: most on the hot lamp, the rest on 30 more SKUs.
+
+    Orders go in as rows in bulk (the services would take ~1 ms per order), then every touched SKU is
+    re-planned from its rows, exactly as after any change, so `allot reconcile` stays clean.
+    Returns the number of order lines added.
+    """
+    today = now.date()
+    with db.write() as conn:
+        missing = lines - conn.execute(select(func.count()).select_from(order_lines)).scalar_one()
+        if missing <= 0:
+            return 0
+        names = _volume_skus(conn, now, today)
+        hot = "AURORA-LAMP"
+        purchasing.create(conn, "PO-9001", "Lumen Works", [
+            {"sku": hot, "qty": int(missing * 0.55), "expected_date": today + timedelta(days=45)}], now)
+        rng = random.Random(11)
+        plan = [hot if rng.random() < 0.7 else rng.choice(names) for _ in range(missing)]
+        _bulk_orders(conn, plan, now, rng)
+        for book in Book.open(conn, set(plan), now).values():
+            book.replan({"op": "volume.loaded"})
+            book.save()
+    return missing
+
+
+def _volume_skus(conn, now, today):  # type: ignore[no-untyped-def]
+    names = [f"VOL-{i:03d}" for i in range(1, VOLUME_SKUS + 1)]
+    for i, name in enumerate(names):
+        catalog.put_sku(conn, name, {"mode": "backorder", "name": f"Volume item {i + 1}", "handling_days": 1}, now)
+        stock.adjust(conn, name, 20 + i, "opening stock", now)
+        due = today + timedelta(days=-3 if i % 10 == 0 else 5 + i)  # every tenth PO is already late
+        purchasing.create(conn, f"PO-V{i + 1:03d}", "Bulk Supply Co", [{"sku": name, "qty": 60,
+                                                                        "expected_date": due}], now)
+    return names
+
+
+def _bulk_orders(conn, plan, now, rng):  # type: ignore[no-untyped-def]
+    """Orders of one or two lines, as rows; each line takes the next place in its SKU's queue."""
+    rows = {r.sku: r for r in conn.execute(select(skus).where(skus.c.sku.in_(set(plan))))}
+    seq = {name: r.next_seq for name, r in rows.items()}
+    order_rows, line_rows, i = [], [], 0
+    while i < len(plan):
+        ref = f"V-{100000 + len(order_rows)}"
+        at = now + timedelta(milliseconds=i)
+        order_rows.append({"ref": ref, "channel": "web", "priority": 0, "customer": f"vol{len(order_rows) % 2500}"
+                           "@example.com", "created_at": at})
+        for n in range(1, min(rng.choice([1, 1, 1, 2]), len(plan) - i) + 1):
+            name = plan[i]
+            line_rows.append({"ref": ref, "line": n, "sku_id": rows[name].id, "channel": "web", "priority": 0,
+                              "queued_at": at, "seq": seq[name], "qty": rng.choice([1, 1, 2]), "qty_shipped": 0,
+                              "qty_cancelled": 0, "open": True, "allocation": [], "state": "backordered"})
+            seq[name] += 1
+            i += 1
+    conn.execute(insert(orders), order_rows)
+    ids = {r.ref: r.id for r in conn.execute(select(orders.c.ref, orders.c.id).where(orders.c.ref.like("V-%")))}
+    conn.execute(insert(order_lines), [{**{k: v for k, v in r.items() if k != "ref"}, "order_id": ids[r["ref"]]}
+                                       for r in line_rows])
+    last = now + timedelta(milliseconds=len(plan))
+    for name, r in rows.items():
+        conn.execute(update(skus).where(skus.c.id == r.id).values(next_seq=seq[name], last_queued_at=last))

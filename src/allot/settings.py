@@ -11,6 +11,9 @@ class Settings:
     database_url: str
     bootstrap_admin_key: str | None = None
     sweep_seconds: float = 2.0
+    # Signs dashboard session cookies; when unset, one is made and kept in the database.
+    session_secret: str | None = None
+    batching: bool = True
     relay: bool = True  # deliver webhooks from this process; off when `allot worker` does it
     webhook_timeout: float = 10.0
     webhook_backoff: float = 10.0
@@ -26,6 +29,8 @@ class Settings:
             database_url=env.get("ALLOT_DATABASE_URL") or default,
             bootstrap_admin_key=env.get("ALLOT_BOOTSTRAP_ADMIN_KEY") or None,
             sweep_seconds=float(env.get("ALLOT_SWEEP_SECONDS", "2")),
+            session_secret=env.get("ALLOT_SESSION_SECRET") or None,
+            batching=env.get("ALLOT_BATCHING", "on").lower() not in ("off", "0", "false"),
             relay=env.get("ALLOT_RELAY", "on").lower() not in ("off", "0", "false", "no"),
             webhook_timeout=float(env.get("ALLOT_WEBHOOK_TIMEOUT", "10")),
             webhook_backoff=float(env.get("ALLOT_WEBHOOK_BACKOFF", "10")),

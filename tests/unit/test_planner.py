@@ -11,8 +11,6 @@ import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-import pytest
-
 from allot.domain.model import (
     MADE_TO_ORDER_KEY,
     STOCK_KEY,

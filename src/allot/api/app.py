@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
+from allot import web as dashboard
 from allot.api import problems
 from allot.api.deps import KeyCache
 from allot.api.routes import router
 from allot.api.webhooks import router as webhook_router
+from allot.services.batching import Batcher
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.workers.relay import RelayThread, options_from
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
+    app.state.batcher = Batcher(db) if settings.batching else None
     problems.install(app)
 
     @app.exception_handler(IntegrityError)
@@ -67,10 +70,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             conn.exec_driver_sql("SELECT 1")
         return {"status": "ok"}
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home() -> str:
-        return "<!doctype html><title>Allot</title><h1>Allot</h1><p>API docs: <a href='/docs'>/docs</a></p>"
-
     app.include_router(router)
     app.include_router(webhook_router)
+    dashboard.install(app, settings)
     return app

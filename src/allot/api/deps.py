@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from allot.domain.errors import Forbidden, Unauthorized
+from allot.api import problems
+from allot.domain.errors import AllotError, Forbidden, Unauthorized
 from allot.services import idempotency, keys
 from allot.services.keys import Principal, Role
 from allot.store.db import Database
@@ -102,28 +103,52 @@ def check_channels(ctx: Ctx, channels: Iterable[str]) -> None:
             raise Forbidden(f"this key may not sell on channel {outside[0]!r}")
 
 
-def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: int = 200) -> JSONResponse:
-    """Run `op` in one transaction; with an Idempotency-Key, a repeat returns the first answer."""
+def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: int = 200,
+          batch: str | None = None) -> JSONResponse:
+    """Run `op` in one transaction; with an Idempotency-Key, a repeat returns the first answer.
+
+    With a `batch` key (the SKU of a sale) the transaction is shared with concurrent sales of
+    that SKU (services/batching.py); each still gets its own answer.
+    """
     key = ctx.request.headers.get("idempotency-key")
-    if not key:
-        with ctx.db.write() as conn:
-            result = op(conn)
-        return JSONResponse(jsonable_encoder(result), status_code=status)
     fingerprint = idempotency.request_hash(
         ctx.request.method, ctx.request.url.path, body.model_dump_json().encode() if body else b""
-    )
+    ) if key else ""
     key_id = ctx.principal.key_id
+
+    def run(conn: Connection) -> tuple[int, Any, bool]:
+        if not key:
+            return status, jsonable_encoder(op(conn)), False
+        seen = idempotency.recall(conn, key_id, key, fingerprint)
+        if seen is not None:
+            return seen[0], seen[1], True
+        try:
+            with conn.begin_nested():
+                code, content = status, jsonable_encoder(op(conn))
+        except AllotError as refused:  # a refusal is an answer too: the retry gets the same one
+            code, content = problems.of(refused)
+        idempotency.remember(conn, key_id, key, fingerprint, code, json.dumps(content), ctx.now)
+        return code, content, False
+
     try:
-        with ctx.db.write() as conn:
-            seen = idempotency.recall(conn, key_id, key, fingerprint)
-            if seen is None:
-                content = jsonable_encoder(op(conn))
-                idempotency.remember(conn, key_id, key, fingerprint, status, json.dumps(content), ctx.now)
-                return JSONResponse(content, status_code=status)
+        code, content, replayed = _transact(ctx, run, batch)
     except IntegrityError:
+        if not key:
+            raise
         # A concurrent request with the same key committed first; ours rolled back whole.
         with ctx.db.read() as conn:
             seen = idempotency.recall(conn, key_id, key, fingerprint)
         if seen is None:
             raise
-    return JSONResponse(seen[1], status_code=seen[0], headers={"Idempotent-Replayed": "true"})
+        code, content, replayed = seen[0], seen[1], True
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    media = problems.MEDIA_TYPE if code >= 400 else None
+    return JSONResponse(content, status_code=code, headers=headers, media_type=media)
+
+
+def _transact(ctx: Ctx, run: Callable[[Connection], Any], batch: str | None) -> Any:
+    batcher = ctx.request.app.state.batcher
+    if batch is not None and batcher is not None:
+        return batcher.run(batch, run)
+    with ctx.db.write() as conn:
+        return run(conn)

@@ -9,11 +9,11 @@ from fastapi.responses import JSONResponse
 
 from allot.api import schemas as s
 from allot.api.deps import Admin, Ctx, Ops, Reader, Seller, check_channels, write
-from allot.services import catalog, keys, orders, outbox, purchasing, reports, selling, shortages, stock
+from allot.services import catalog, explain, keys, orders, outbox, purchasing, reports, selling, shortages, stock
 from allot.services.book import Book, save_all
 
 router = APIRouter(prefix="/v1")
-PathName = Annotated[str, Path(min_length=1, max_length=100)]
+PathName = Annotated[str, Path(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
 
 
 def _status(result: dict[str, Any]) -> int:
@@ -23,7 +23,8 @@ def _status(result: dict[str, Any]) -> int:
 def _put(ctx: Ctx, op: Any) -> JSONResponse:
     with ctx.db.write() as conn:
         result = op(conn)
-    return JSONResponse(jsonable_encoder(result), status_code=_status(result))
+    status = _status(result)
+    return JSONResponse(jsonable_encoder(result), status_code=status)
 
 
 @router.put("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"])
@@ -62,9 +63,8 @@ def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> JSONResponse:
 
 
 @router.put("/skus/{sku}/channels/{channel}", response_model=s.QuotaOut, tags=["catalog"])
-def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> Any:
-    with ctx.db.write() as conn:
-        return catalog.put_quota(conn, sku, channel, body.quota)
+def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> JSONResponse:
+    return _put(ctx, lambda conn: catalog.put_quota(conn, sku, channel, body.quota))
 
 
 @router.post("/stock/adjustments", response_model=s.StockOut, status_code=201, tags=["stock"])
@@ -112,7 +112,7 @@ def place_hold(body: s.HoldIn, ctx: Seller) -> JSONResponse:
     check_channels(ctx, [body.channel])
     key_id = ctx.principal.key_id
     return write(ctx, body, lambda conn: selling.place_hold(
-        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), 201)
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), 201, batch=body.sku)
 
 
 @router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
@@ -137,7 +137,8 @@ def place_order(body: s.OrderIn, ctx: Seller) -> JSONResponse:
         selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
         return orders.get(conn, body.ref)
 
-    return write(ctx, body, op, 201)
+    skus = {ln.sku for ln in body.lines}
+    return write(ctx, body, op, 201, batch=skus.pop() if len(skus) == 1 else None)
 
 
 @router.get("/orders/{ref}", response_model=s.OrderOut, tags=["orders"])
@@ -205,6 +206,12 @@ def events(
         return reports.event_page(conn, after, limit, sku)
 
 
+@router.get("/ping", tags=["meta"])
+def ping(ctx: Reader) -> dict[str, bool]:
+    """Authenticated no-op: the framework's ceiling, a benchmark baseline."""
+    return {"ok": True}
+
+
 @router.get("/keys", tags=["keys"])
 def list_keys(ctx: Admin) -> Any:
     with ctx.db.read() as conn:
@@ -222,3 +229,10 @@ def revoke_key(key_id: int, ctx: Admin) -> Response:
     with ctx.db.write() as conn:
         keys.revoke(conn, key_id, ctx.now)
     return Response(status_code=204)
+
+
+@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
+def explain_line(ref: PathName, n: int, ctx: Reader) -> Any:
+    """Why a line ships when it ships: queue position, covering supply, promise history."""
+    with ctx.db.read() as conn:
+        return explain.explain_line(conn, ref, n, ctx.now)

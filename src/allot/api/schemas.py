@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$")]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 Qty = Annotated[int, Field(gt=0, le=1_000_000)]
 Days = Annotated[int, Field(ge=0, le=3650)]
 

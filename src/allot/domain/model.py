@@ -140,9 +140,11 @@ class Supply:
     sku: SkuRule
     buckets: tuple[Bucket, ...]
     channels: dict[str, ChannelRule] = field(default_factory=dict)
+    by_key: dict[str, Bucket] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "buckets", tuple(sorted(self.buckets, key=bucket_order)))
+        object.__setattr__(self, "by_key", {b.key: b for b in self.buckets})
 
     def channel(self, name: str) -> ChannelRule:
         # An unknown channel may sell on-hand stock only: the conservative default.

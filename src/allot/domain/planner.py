@@ -80,8 +80,11 @@ def _first_come(supply: Supply, ordered: list[Demand], today: date) -> Plan:
     free = {b.key: max(0, b.capacity) for b in supply.buckets}
     placements: dict[str, Placement] = {}
     uncovered = 0
+    usable: dict[str, list[Bucket]] = {}
     for line in ordered:
-        placed = _place(supply, free, line, today)
+        if line.channel not in usable:
+            usable[line.channel] = _usable(supply, supply.channel(line.channel), today)
+        placed = _place(supply, free, line, today, usable[line.channel])
         placements[line.key] = placed
         uncovered += line.qty - placed.covered
     return Plan(placements, free, uncovered)
@@ -105,8 +108,8 @@ def _shared(supply: Supply, ordered: list[Demand], today: date, shares: policies
     placements: dict[str, Placement] = {}
     for line in ordered:
         takes = _merged(supply, taken[line.key])
-        placements[line.key] = _placement(supply, supply.channel(line.channel), takes,
-                                          line.qty - sum(t.qty for t in takes), today)
+        placements[line.key] = placement(supply, supply.channel(line.channel), takes,
+                                         line.qty - sum(t.qty for t in takes), today)
     return Plan(placements, free, sum(line.qty - placements[line.key].covered for line in ordered))
 
 
@@ -195,17 +198,19 @@ def _usable(supply: Supply, rule: ChannelRule, today: date) -> list[Bucket]:
     return [b for b in supply.buckets if supply.sku.may_use(rule, b.source, today)]
 
 
-def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> Placement:
-    takes = _take(supply, free, line, line.qty, today)
-    return _placement(supply, supply.channel(line.channel), tuple(takes), line.qty - sum(t.qty for t in takes), today)
+def _place(supply: Supply, free: dict[str, int], line: Demand, today: date,
+           usable: list[Bucket] | None = None) -> Placement:
+    takes = _take(supply, free, line, line.qty, today, usable=usable)
+    rule = supply.channel(line.channel)
+    return placement(supply, rule, tuple(takes), line.qty - sum(t.qty for t in takes), today)
 
 
 def _take(supply: Supply, free: dict[str, int], line: Demand, need: int, today: date,
-          only: frozenset[str] | None = None) -> list[Take]:
+          only: frozenset[str] | None = None, usable: list[Bucket] | None = None) -> list[Take]:
     """Up to `need` units from the earliest buckets the line's channel may use (of `only`, if given);
     `free` shrinks."""
     takes: list[Take] = []
-    for bucket in _usable(supply, supply.channel(line.channel), today):
+    for bucket in _usable(supply, supply.channel(line.channel), today) if usable is None else usable:
         if need <= 0:
             break
         if only is not None and bucket.key not in only:
@@ -218,11 +223,11 @@ def _take(supply: Supply, free: dict[str, int], line: Demand, need: int, today: 
     return takes
 
 
-def _placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:
+def placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:
+    """State and promise of a line holding `takes` and still `short` units."""
     if short > 0:
         return Placement(takes, State.BACKORDERED, None)
-    by_key = {b.key: b for b in supply.buckets}
-    used = [by_key[t.bucket] for t in takes]
+    used = [supply.by_key[t.bucket] for t in takes]
     if any(b.source is not Source.STOCK for b in used):
         state = State.AWAITING_STOCK
     elif supply.sku.released(today):

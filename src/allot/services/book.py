@@ -7,6 +7,7 @@ state or promise date changed). `save` writes the plan summary the fast path rea
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -26,17 +27,33 @@ from allot.domain.model import (
     Demand,
     Mode,
     Placement,
+    SkuRule,
     Source,
     State,
     Supply,
-    SkuRule,
     Take,
     po_capacity,
 )
 from allot.domain.planner import Plan
 from allot.services import consent
 from allot.services.common import Event, as_utc, iso, record
-from allot.store.tables import channels, holds, order_lines, orders, po_lines, purchase_orders, sku_channels, skus
+from allot.store.bulk import update_placements
+from allot.store.tables import (
+    channels,
+    holds,
+    order_lines,
+    orders,
+    po_lines,
+    purchase_orders,
+    sku_channels,
+    skus,
+)
+
+# Built once: constructing a statement per call costs more than running it on the hot path.
+SAVE_SKU = update(skus).where(skus.c.id == bindparam("_id"))
+
+# conn.info key of the books shared by the requests of one batch (services/batching.py).
+BATCH = "allot_batch"
 
 EMPTY_SUMMARY: dict[str, Any] = {
     "buckets": [], "free": {}, "uncovered": 0, "committed": 0, "reserved": 0, "incoming": 0,
@@ -100,6 +117,7 @@ class Book:
         self.supply = Supply(self.rule, self._buckets_from_summary(), rules)
         self.events: list[Event] = []
         self.dirty = False
+        self._quotas: dict[str, int | None] = {}
 
     # -- loading -------------------------------------------------------------------------
 
@@ -113,6 +131,24 @@ class Book:
         rather than a missing resource (404).
         """
         wanted = sorted(set(names))
+        shared: dict[str, Book] | None = conn.info.get(BATCH)
+        if shared is not None and all(n in shared for n in wanted):
+            books = {n: shared[n].advance(now) for n in wanted}
+        else:
+            books = cls._lock(conn, wanted, now, fields)
+            if shared is not None:
+                shared.update(books)
+        for book in books.values():
+            if book.holds_expired():
+                book.replan({"op": "hold.expired"})
+                book.save()  # announced now, whatever the caller does next
+            elif book.consent_due():
+                book.replan({"op": "consent.expired"})
+                book.save()
+        return books
+
+    @classmethod
+    def _lock(cls, conn: Connection, wanted: list[str], now: datetime, fields: dict[str, str] | None) -> dict[str, Book]:
         stmt = select(skus).where(skus.c.sku.in_(wanted)).order_by(skus.c.sku).with_for_update()
         rows = {r.sku: r for r in conn.execute(stmt)}
         missing = [n for n in wanted if n not in rows]
@@ -121,13 +157,25 @@ class Book:
         if missing:
             raise NotFound(f"unknown SKU {missing[0]!r}", sku=missing[0])
         rules = load_channels(conn)
-        books = {n: cls(conn, rows[n], rules, now) for n in wanted}
-        for book in books.values():
-            if book.holds_expired():
-                book.replan({"op": "hold.expired"})
-            elif book.consent_due():
-                book.replan({"op": "consent.expired"})
-        return books
+        return {n: cls(conn, rows[n], rules, now) for n in wanted}
+
+    def advance(self, now: datetime) -> Book:
+        """Reuse this locked book for a later request of the same batch."""
+        if now > self.now:
+            self.now = now
+            if now.date() != self.today:
+                self.today = now.date()
+                self.supply = Supply(self.rule, self._buckets_from_summary(), self.supply.channels)
+        return self
+
+    def snapshot(self) -> tuple[Any, ...]:
+        return (copy.deepcopy(self.summary), self.next_seq, self.last_queued_at, self.on_hand, self.supply,
+                list(self.events), self.dirty)
+
+    def restore(self, saved: tuple[Any, ...]) -> None:
+        """Forget what a failed request of a batch did in memory (its savepoint undid the rows)."""
+        (self.summary, self.next_seq, self.last_queued_at, self.on_hand, self.supply, self.events,
+         self.dirty) = saved
 
     def holds_expired(self) -> bool:
         due = self.summary.get("next_expiry")
@@ -203,9 +251,12 @@ class Book:
     # -- selling -------------------------------------------------------------------------
 
     def quota_left(self, channel: str) -> int | None:
-        quota = self.conn.execute(
-            select(sku_channels.c.quota).where(sku_channels.c.sku_id == self.id, sku_channels.c.channel == channel)
-        ).scalar()
+        if channel not in self._quotas:
+            self._quotas[channel] = self.conn.execute(
+                select(sku_channels.c.quota)
+                .where(sku_channels.c.sku_id == self.id, sku_channels.c.channel == channel)
+            ).scalar()
+        quota = self._quotas[channel]
         if quota is None:
             return None
         return quota - self.summary["by_channel"].get(channel, 0)
@@ -251,6 +302,10 @@ class Book:
         due = self.summary.get("next_expiry")
         if due is None or expires_at < datetime.fromisoformat(due):
             self.summary["next_expiry"] = expires_at.isoformat()
+
+    def placement_of(self, takes: tuple[Take, ...], channel: str) -> Placement:
+        """State and promise of a line that keeps exactly these units (a partly confirmed hold)."""
+        return planner.placement(self.supply, self.supply.channel(channel), takes, 0, self.today)
 
     def swap_hold_for_line(self, qty: int) -> None:
         """A hold confirmed in full keeps its units and place: reserved becomes committed."""
@@ -324,14 +379,8 @@ class Book:
             if not e.is_hold and (new.state, new.promise_date) != (e.state, e.promise_date):
                 self.events.append(line_change_event(self.sku, e, new, cause))
                 moved.append(consent.Moved(e.row_id, e.order_ref or "", e.line or 0, new.state, new.promise_date))
-        for table, batch in ((holds, hold_updates), (order_lines, line_updates)):
-            if batch:
-                self.conn.execute(
-                    update(table).where(table.c.id == bindparam("_id"))
-                    .values(allocation=bindparam("allocation"), state=bindparam("state"),
-                            promise_date=bindparam("promise_date")),
-                    batch,
-                )
+        update_placements(self.conn, holds, hold_updates)
+        update_placements(self.conn, order_lines, line_updates)
         self._review_consent(moved, cause)
 
     def _review_consent(self, moved: list[consent.Moved], cause: dict[str, Any]) -> None:
@@ -344,15 +393,20 @@ class Book:
             self.dirty = True
 
     def save(self) -> None:
-        """Write the plan summary and the queue counters; record the collected events."""
-        if self.dirty:
-            self.conn.execute(
-                update(skus).where(skus.c.id == self.id).values(
-                    summary=self.summary, on_hand=self.on_hand, next_seq=self.next_seq,
-                    last_queued_at=self.last_queued_at, updated_at=self.now)
-            )
+        """Record the collected events; write the plan summary and the queue counters.
+
+        Inside a batch the summary is written once, by the batch, when every request is done.
+        """
         record(self.conn, self.now, self.events)
         self.events = []
+        if self.conn.info.get(BATCH) is None:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.dirty:
+            self.conn.execute(SAVE_SKU, {
+                "_id": self.id, "summary": self.summary, "on_hand": self.on_hand, "next_seq": self.next_seq,
+                "last_queued_at": self.last_queued_at, "updated_at": self.now})
         self.dirty = False
 
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from allot.domain.events import VERSIONS
-from allot.store.tables import events
+from allot.store.bulk import insert_events
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -37,11 +37,8 @@ def record(conn: Connection, now: datetime, batch: Sequence[Event]) -> None:
     """
     if not batch:
         return
-    conn.execute(
-        insert(events),
-        [
-            {"type": e.type, "version": VERSIONS[e.type], "occurred_at": now, "sku": e.sku,
-             "order_ref": e.order_ref, "line": e.line, "data": e.data}
-            for e in batch
-        ],
-    )
+    insert_events(conn, [
+        {"type": e.type, "version": VERSIONS[e.type], "occurred_at": now, "sku": e.sku, "order_ref": e.order_ref,
+         "line": e.line, "data": e.data}
+        for e in batch
+    ])

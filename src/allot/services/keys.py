@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from allot.domain.errors import Invalid, NotFound
 from allot.services.common import as_utc
-from allot.store.tables import api_keys
+from allot.store.tables import api_keys, server_secrets
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
 
@@ -84,3 +84,13 @@ def list_keys(conn: Connection) -> list[dict[str, Any]]:
 def revoke(conn: Connection, key_id: int, now: datetime) -> None:
     if conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now)).rowcount == 0:
         raise NotFound(f"unknown key {key_id}", key_id=key_id)
+
+
+def server_secret(conn: Connection, name: str, now: datetime) -> str:
+    """A random secret the server keeps in the database, made on first use, so every process agrees."""
+    found = conn.execute(select(server_secrets.c.value).where(server_secrets.c.name == name)).scalar()
+    if found is not None:
+        return str(found)
+    value = secrets.token_urlsafe(48)
+    conn.execute(insert(server_secrets).values(name=name, value=value, created_at=now))
+    return value

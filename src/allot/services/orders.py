@@ -52,14 +52,16 @@ def cancel(conn: Connection, ref: str, lines: list[dict[str, Any]] | None, now: 
     """Cancel open units, whole order or per line; freed units go to the next in the queue."""
     order, rows, books = _locked(conn, ref, now)
     wanted = lines if lines is not None else [{"line": n} for n, r in rows.items() if open_qty(r) > 0]
-    for i, item in enumerate(wanted):
+    asked: dict[int, int] = {}
+    for i, item in enumerate(wanted):  # check every line before changing any
         row = _row(rows, item["line"], i)
-        qty = item.get("qty") or open_qty(row)
-        if qty > open_qty(row):
+        asked[row.line] = asked.get(row.line, 0) + (item.get("qty") or open_qty(row))
+        if not 0 < asked[row.line] <= open_qty(row):
             raise Invalid(f"lines.{i}.qty", f"line {row.line} has {open_qty(row)} open units")
-        close_units(conn, row, cancelled=qty)
-        book = books[row.sku]
-        book.events.append(Event("order_line.cancelled", book.sku, {"qty": qty}, ref, row.line))
+    for n, qty in asked.items():
+        book = books[rows[n].sku]
+        close_units(conn, rows[n], cancelled=qty)
+        book.events.append(Event("order_line.cancelled", book.sku, {"qty": qty}, ref, n))
     for book in books.values():
         book.replan({"op": "order.cancelled", "order_ref": ref})
     save_all(books.values())
@@ -69,16 +71,18 @@ def cancel(conn: Connection, ref: str, lines: list[dict[str, Any]] | None, now: 
 def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
     """Ship units that are ready: allocated from on hand, and released for a preorder SKU."""
     order, rows, books = _locked(conn, ref, now)
-    for i, item in enumerate(lines):
+    asked: dict[int, int] = {}
+    for i, item in enumerate(lines):  # check every line before changing any
         row = _row(rows, item["line"], i)
-        book = books[row.sku]
-        ready = _shippable(row, book)
-        if item["qty"] > ready:
+        asked[row.line] = asked.get(row.line, 0) + item["qty"]
+        ready = _shippable(row, books[row.sku])
+        if asked[row.line] > ready:
             raise NotReady(f"line {row.line} has {ready} units ready to ship", line=row.line, ready=ready)
-        move(conn, book, -item["qty"], "shipment", f"{ref}/{row.line}")
-        close_units(conn, row, shipped=item["qty"])
-        book.events.append(Event("order_line.shipped", book.sku, {"qty": item["qty"]}, ref, row.line))
-        rows = {r.line: r for r in _rows(conn, order.id)}
+    for n, qty in asked.items():
+        book = books[rows[n].sku]
+        move(conn, book, -qty, "shipment", f"{ref}/{n}")
+        close_units(conn, rows[n], shipped=qty)
+        book.events.append(Event("order_line.shipped", book.sku, {"qty": qty}, ref, n))
     for book in books.values():
         book.replan({"op": "order.shipped", "order_ref": ref})
     save_all(books.values())

@@ -49,6 +49,7 @@ def update_line(conn: Connection, ref: str, n: int, expected_date: date | None, 
         changes["qty"] = qty
         changes["closed"] = line.closed or qty <= line.received
     conn.execute(update(po_lines).where(po_lines.c.id == line.id).values(**changes))
+    _close_if_done(conn, po.id)
     cause = {"op": "po_line.updated", "po_ref": ref, "po_line": n,
              "expected_date": {"from": iso(line.expected_date), "to": iso(expected_date or line.expected_date)},
              "qty": {"from": line.qty, "to": qty if qty is not None else line.qty}}
@@ -77,8 +78,7 @@ def receive(conn: Connection, ref: str, lines: list[dict[str, Any]], close_short
     for n in {item["line"] for item in lines}:
         closed = rows[n].closed or close_short or received[n] >= rows[n].qty
         conn.execute(update(po_lines).where(po_lines.c.id == rows[n].id).values(received=received[n], closed=closed))
-    if all(r.closed for r in conn.execute(select(po_lines.c.closed).where(po_lines.c.po_id == po.id))):
-        conn.execute(update(purchase_orders).where(purchase_orders.c.id == po.id).values(status="closed"))
+    _close_if_done(conn, po.id)
     _replan(books, {"op": "purchase_order.received", "po_ref": ref, "close_short": close_short}, ref)
     return get(conn, ref)
 
@@ -120,6 +120,12 @@ def _replan(books: dict[str, Book], cause: dict[str, Any], ref: str) -> None:
         book.replan(cause)
         book.events.append(Event("purchase_order.updated", book.sku, {"po_ref": ref, "cause": cause}))
     save_all(books.values())
+
+
+def _close_if_done(conn: Connection, po_id: int) -> None:
+    """A PO whose every line is closed (received in full, or closed short) is closed."""
+    if all(conn.execute(select(po_lines.c.closed).where(po_lines.c.po_id == po_id)).scalars()):
+        conn.execute(update(purchase_orders).where(purchase_orders.c.id == po_id).values(status="closed"))
 
 
 def _po(conn: Connection, ref: str) -> Any:

@@ -21,13 +21,14 @@ MAX_TTL = 7 * 24 * 3600
 def place_hold(conn: Connection, sku: str, qty: int, channel: str, ttl_seconds: int | None,
                now: datetime, api_key_id: int | None = None) -> dict[str, Any]:
     """Reserve units during checkout; they free themselves when the hold expires."""
-    require_channel(conn, channel, field="channel")
     book = Book.open(conn, [sku], now, {sku: "sku"})[sku]
+    if channel not in book.supply.channels:
+        require_channel(conn, channel, field="channel")
     hold_id = f"hold_{uuid.uuid4().hex}"
     expires_at = now + timedelta(seconds=ttl_seconds or DEFAULT_TTL)
     queued_at, seq = book.next_place(0)
     placed = book.sell(f"h:{hold_id}", qty, channel, 0, (queued_at, seq))
-    conn.execute(insert(holds).values(
+    conn.execute(insert(holds), dict(
         id=hold_id, sku_id=book.id, channel=channel, qty=qty, priority=0, queued_at=queued_at, seq=seq,
         expires_at=expires_at, status="active", allocation=takes_to_json(placed.takes), state=placed.state.value,
         promise_date=placed.promise_date, api_key_id=api_key_id, created_at=now))
@@ -69,6 +70,12 @@ def place_order(conn: Connection, ref: str, channel: str, priority: int, custome
     require_channel(conn, channel, field="channel")
     fields = {ln["sku"]: f"lines.{i}.sku" for i, ln in reversed(list(enumerate(lines)))}
     books = Book.open(conn, fields, now, fields)
+    with conn.begin_nested():  # a refused line undoes the lines before it, even if the caller goes on
+        _place_lines(conn, books, ref, channel, priority, customer, lines, now)
+
+
+def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: str, priority: int,
+                 customer: str | None, lines: list[dict[str, Any]], now: datetime) -> None:
     order_id = conn.execute(insert(orders).values(
         ref=ref, channel=channel, priority=priority, customer=customer, created_at=now)).inserted_primary_key[0]
     shrunk: set[str] = set()
@@ -86,7 +93,7 @@ def place_order(conn: Connection, ref: str, channel: str, priority: int, custome
                 refused.extra["line"] = n
                 raise
             values = {"priority": priority, "queued_at": queued_at, "seq": seq, "hold_id": None}
-        conn.execute(insert(order_lines).values(
+        conn.execute(insert(order_lines), dict(
             order_id=order_id, line=n, sku_id=book.id, channel=channel, qty=item["qty"], qty_shipped=0,
             qty_cancelled=0, open=True, allocation=takes_to_json(placed.takes), state=placed.state.value,
             promise_date=placed.promise_date, first_promise_date=placed.promise_date, **values))
@@ -115,7 +122,8 @@ def _confirm(conn: Connection, book: Book, item: dict[str, Any], i: int, channel
     if full:
         book.swap_hold_for_line(hold.qty)
     takes = takes_from_json(hold.allocation)
-    placed = Placement(takes if full else _trim(takes, item["qty"]), State(hold.state), hold.promise_date)
+    placed = (Placement(takes, State(hold.state), hold.promise_date) if full
+              else book.placement_of(_trim(takes, item["qty"]), channel))
     values = {"priority": hold.priority, "queued_at": hold.queued_at, "seq": hold.seq, "hold_id": hold.id}
     return values, placed, full
 

@@ -146,6 +146,7 @@ holds = Table(
     Column("api_key_id", BigInteger),
     Column("created_at", Stamp(), nullable=False),
     Index("ix_holds_sku_status_expires", "sku_id", "status", "expires_at"),
+    Index("ix_holds_status_expires", "status", "expires_at"),  # the sweeper's question
 )
 
 orders = Table(
@@ -203,6 +204,8 @@ events = Table(
     # strictly increasing and gap-free in the order events became visible. NULL until sequenced.
     Column("position", BigInteger),
     Index("ix_events_position", "position", unique=True),
+    # A line's promise history (the dashboard's "why"): events of one order line, in id order.
+    Index("ix_events_order_ref_line", "order_ref", "line"),
 )
 
 webhooks = Table(
@@ -262,5 +265,15 @@ idempotency_keys = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("response", Text, nullable=False),
+    Column("created_at", Stamp(), nullable=False),
+)
+
+# Secrets the server makes for itself, shared by every process on the database (the dashboard's
+# session-signing key when ALLOT_SESSION_SECRET is not set).
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", String(200), nullable=False),
     Column("created_at", Stamp(), nullable=False),
 )

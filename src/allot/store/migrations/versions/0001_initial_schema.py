@@ -4,9 +4,8 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-23 20:05:45.294269
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
@@ -116,6 +115,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('holds', schema=None) as batch_op:
         batch_op.create_index('ix_holds_sku_status_expires', ['sku_id', 'status', 'expires_at'], unique=False)
+        batch_op.create_index('ix_holds_status_expires', ['status', 'expires_at'], unique=False)
 
     op.create_table('order_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -199,6 +199,7 @@ def downgrade() -> None:
 
     op.drop_table('order_lines')
     with op.batch_alter_table('holds', schema=None) as batch_op:
+        batch_op.drop_index('ix_holds_status_expires')
         batch_op.drop_index('ix_holds_sku_status_expires')
 
     op.drop_table('holds')

@@ -1,7 +1,7 @@
 """events: feed positions, webhooks and deliveries, delay consent, allocation policy
 
 Revision ID: 0003
-Revises: 0001 (the lead re-chains it after 0002 at merge)
+Revises: 0002
 Create Date: 2026-11-23 20:33:57.994320
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0003'
-down_revision = '0001'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
