@@ -378,7 +378,8 @@ class Book:
             (hold_updates if e.is_hold else line_updates).append(values)
             if not e.is_hold and (new.state, new.promise_date) != (e.state, e.promise_date):
                 self.events.append(line_change_event(self.sku, e, new, cause))
-                moved.append(consent.Moved(e.row_id, e.order_ref or "", e.line or 0, new.state, new.promise_date))
+                moved.append(consent.Moved(e.row_id, e.order_ref or "", e.line or 0, e.demand.channel, new.state,
+                                           new.promise_date))
         update_placements(self.conn, holds, hold_updates)
         update_placements(self.conn, order_lines, line_updates)
         self._review_consent(moved, cause)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from allot.domain import events as kinds
-from allot.domain.consent import NEEDS_CONSENT, too_late
+from allot.domain.consent import AGREED, NEEDS_CONSENT, too_late
 from allot.domain.model import State
 from allot.services.common import Event, iso
 from allot.services.lines import close_units, open_qty
@@ -29,6 +29,7 @@ class Moved:
     row_id: Any
     order_ref: str
     line: int
+    channel: str
     state: State
     promise_date: date | None
 
@@ -39,34 +40,41 @@ class Review:
     earliest_deadline: datetime | None = None
 
 
+CHUNK = 1000  # ids per IN list: a slip can move 100,000 lines
+
+
 def review(conn: Connection, sku: str, moved: list[Moved], now: datetime, cause: dict[str, Any]) -> Review:
     """Ask for consent where a line became too late; withdraw the question where it no longer is."""
     found = Review()
-    rows = _policies(conn, [m.row_id for m in moved]) if moved else {}
-    for m in moved:
-        row = rows[m.row_id]
-        if row.consent_after_days is None:
-            continue  # this channel never asks
+    asking = _asking_channels(conn) if moved else {}
+    relevant = [m for m in moved if m.channel in asking]  # most channels never ask: no more queries
+    rows = _consent_states(conn, [m.row_id for m in relevant])
+    changes: list[dict[str, Any]] = []
+    for m in relevant:
+        row, policy = rows[m.row_id], asking[m.channel]
         late = too_late(m.state, m.promise_date, row.first_promise_date, row.consent_status,
-                        row.agreed_promise_date, row.consent_after_days)
+                        row.agreed_promise_date, policy.consent_after_days)
         if row.consent_status == NEEDS_CONSENT and not late:
-            _set(conn, m.row_id, consent_status="withdrawn", consent_deadline=None)
+            changes.append({"_id": m.row_id, "status": "withdrawn", "deadline": None})
             found.events.append(Event(kinds.ORDER_LINE_CONSENT_WITHDRAWN, sku,
                                       {"promise_date": iso(m.promise_date), "state": m.state.value, "cause": cause},
                                       m.order_ref, m.line))
         elif row.consent_status != NEEDS_CONSENT and late:
-            deadline = now + timedelta(days=row.consent_window_days)
-            _set(conn, m.row_id, consent_status=NEEDS_CONSENT, consent_deadline=deadline)
-            found.events.append(_requested(sku, m, row, deadline, cause))
+            deadline = now + timedelta(days=policy.consent_window_days)
+            changes.append({"_id": m.row_id, "status": NEEDS_CONSENT, "deadline": deadline})
+            found.events.append(_requested(sku, m, row, policy, deadline, cause))
             if found.earliest_deadline is None or deadline < found.earliest_deadline:
                 found.earliest_deadline = deadline
+    if changes:
+        conn.execute(update(order_lines).where(order_lines.c.id == bindparam("_id"))
+                     .values(consent_status=bindparam("status"), consent_deadline=bindparam("deadline")), changes)
     return found
 
 
-def _requested(sku: str, m: Moved, row: Any, deadline: datetime, cause: dict[str, Any]) -> Event:
-    agreed = row.agreed_promise_date if row.consent_status in ("accepted", "kept", "expired") else None
+def _requested(sku: str, m: Moved, row: Any, policy: Any, deadline: datetime, cause: dict[str, Any]) -> Event:
+    agreed = row.agreed_promise_date if row.consent_status in AGREED else None
     data = {"from": iso(agreed or row.first_promise_date), "to": iso(m.promise_date), "state": m.state.value,
-            "deadline": deadline.isoformat(), "default": row.consent_default, "cause": cause}
+            "deadline": deadline.isoformat(), "default": policy.consent_default, "cause": cause}
     return Event(kinds.ORDER_LINE_CONSENT_REQUESTED, sku, data, m.order_ref, m.line)
 
 
@@ -103,14 +111,22 @@ def next_deadline(conn: Connection, sku_id: Any) -> datetime | None:
     return found
 
 
-def _policies(conn: Connection, ids: list[Any]) -> dict[Any, Any]:
+def _asking_channels(conn: Connection) -> dict[str, Any]:
+    """Channels that ask for consent, with their settings."""
+    c = channels.c
+    rows = conn.execute(select(c.name, c.consent_after_days, c.consent_window_days, c.consent_default)
+                        .where(c.consent_after_days.is_not(None)))
+    return {r.name: r for r in rows}
+
+
+def _consent_states(conn: Connection, ids: list[Any]) -> dict[Any, Any]:
     ol = order_lines.c
-    rows = conn.execute(
-        select(ol.id, ol.first_promise_date, ol.consent_status, ol.agreed_promise_date,
-               channels.c.consent_after_days, channels.c.consent_window_days, channels.c.consent_default)
-        .join(channels, channels.c.name == ol.channel).where(ol.id.in_(ids))
-    )
-    return {r.id: r for r in rows}
+    found: dict[Any, Any] = {}
+    for at in range(0, len(ids), CHUNK):
+        rows = conn.execute(select(ol.id, ol.first_promise_date, ol.consent_status, ol.agreed_promise_date)
+                            .where(ol.id.in_(ids[at:at + CHUNK])))
+        found.update((r.id, r) for r in rows)
+    return found
 
 
 def _set(conn: Connection, row_id: Any, **values: Any) -> None:

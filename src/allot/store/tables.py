@@ -186,7 +186,7 @@ order_lines = Table(
     Column("agreed_promise_date", Date),  # the promise the customer (or merchant) last agreed to wait for
     UniqueConstraint("order_id", "line", name="uq_order_lines_order_line"),
     Index("ix_order_lines_sku_open", "sku_id", "open"),
-    Index("ix_order_lines_consent", "consent_status", "consent_deadline"),
+    Index("ix_order_lines_consent", "consent_status", "sku_id", "consent_deadline"),  # sweeper and per SKU
 )
 
 events = Table(

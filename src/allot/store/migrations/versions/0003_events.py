@@ -64,7 +64,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('consent_status', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('consent_deadline', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('agreed_promise_date', sa.Date(), nullable=True))
-        batch_op.create_index('ix_order_lines_consent', ['consent_status', 'consent_deadline'], unique=False)
+        batch_op.create_index('ix_order_lines_consent', ['consent_status', 'sku_id', 'consent_deadline'], unique=False)
 
     with op.batch_alter_table('skus', schema=None) as batch_op:
         batch_op.add_column(sa.Column('allocation_policy', sa.String(length=20), server_default='fifo', nullable=False))
