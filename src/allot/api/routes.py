@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Response
 from allot.api import schemas as s
 from allot.api.deps import (
     Admin,
+    Ctx,
     Ops,
     Reader,
     SaleReader,
@@ -23,8 +24,20 @@ from allot.api.deps import (
     write,
 )
 from allot.domain.errors import Invalid
-from allot.services import audit, catalog, explain, keys, orders, purchasing, reports, selling, stock
-from allot.services.book import Book
+from allot.services import (
+    audit,
+    catalog,
+    explain,
+    keys,
+    orders,
+    outbox,
+    purchasing,
+    reports,
+    selling,
+    shortages,
+    stock,
+)
+from allot.services.book import Book, save_all
 
 MAX_ID = 2**63 - 1  # the largest id either database stores
 
@@ -58,6 +71,25 @@ def put_sku(sku: PathName, body: s.SkuIn, ctx: Ops) -> Response:
 def get_sku(sku: PathName, ctx: Reader) -> Any:
     with ctx.db.read() as conn:
         return catalog.get_sku(conn, sku)
+
+
+@router.get("/skus/{sku}/backordered", response_model=s.BackorderedOut, tags=["short shipments"])
+def backordered(sku: PathName, ctx: Reader) -> Any:
+    _tidy(ctx, sku)
+    with ctx.db.read() as conn:
+        return shortages.backordered(conn, sku, ctx.now)
+
+
+@router.post("/skus/{sku}/backordered/cancel", response_model=s.BackorderedOut, tags=["short shipments"])
+def cancel_backordered(sku: PathName, body: s.BackorderCancelIn, ctx: Ops) -> Response:
+    lines = [ln.model_dump() for ln in body.lines] if body.lines else None
+    return write(ctx, body, lambda conn: shortages.cancel(conn, sku, body.reason, lines, body.whole_line, ctx.now))
+
+
+@router.post("/skus/{sku}/backordered/keep", response_model=s.BackorderedOut, tags=["short shipments"])
+def keep_backordered(sku: PathName, body: s.BackorderKeepIn, ctx: Ops) -> Response:
+    lines = [ln.model_dump() for ln in body.lines] if body.lines else None
+    return write(ctx, body, lambda conn: shortages.keep(conn, sku, body.reason, lines, ctx.now))
 
 
 @router.put("/channels/{channel}", response_model=s.ChannelOut, tags=["catalog"],
@@ -157,7 +189,20 @@ def place_order(body: s.OrderIn, ctx: Seller) -> Response:
 def get_order(ref: PathName, ctx: SaleReader) -> Any:
     with ctx.db.read() as conn:
         check_order(ctx, conn, ref)
+        overdue = orders.consent_overdue(conn, ref, ctx.now)
+    if overdue:  # a consent deadline passed: apply its default now, at read time
+        with ctx.db.write() as conn:
+            save_all(Book.open(conn, overdue, ctx.now).values())
+    with ctx.db.read() as conn:
         return orders.get(conn, ref)
+
+
+@router.post("/orders/{ref}/lines/{n}/consent", response_model=s.OrderOut, tags=["orders"],
+             responses={409: {"description": "no open consent request on that line"}})
+def answer_consent(ref: PathName, n: Annotated[int, Path(ge=1)], body: s.ConsentIn, ctx: Seller) -> Response:
+    with ctx.db.read() as conn:
+        check_channels(ctx, [orders.get(conn, ref)["channel"]])
+    return write(ctx, body, lambda conn: orders.answer_consent(conn, ref, n, body.accept, ctx.now))
 
 
 @router.post("/orders/{ref}/cancel", response_model=s.OrderOut, tags=["orders"])
@@ -175,18 +220,28 @@ def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> Response:
 @router.get("/availability/{sku}", response_model=s.AvailabilityOut, tags=["selling"])
 def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = None) -> Any:
     check_availability_channel(ctx, channel)
-    with ctx.db.read() as conn:
-        stale = reports.needs_tidy(conn, sku, ctx.now)
-    if stale:  # a hold expired since the last plan: expire it now, at read time (a tidy-up, not audited)
-        with ctx.db.write() as conn:
-            Book.open(conn, [sku], ctx.now)[sku].save()
+    _tidy(ctx, sku)
     with ctx.db.read() as conn:
         return reports.availability(conn, sku, channel, ctx.now)
+
+
+def _tidy(ctx: Ctx, sku: str) -> None:
+    """A hold expired or a consent deadline passed since the last plan: apply it now, at read time."""
+    with ctx.db.read() as conn:
+        stale = reports.needs_tidy(conn, sku, ctx.now)
+    if stale:
+        with ctx.db.write() as conn:
+            Book.open(conn, [sku], ctx.now)[sku].save()
 
 
 @router.get("/events", response_model=s.EventPage, tags=["events"])
 def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
            sku: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None) -> Any:
+    with ctx.db.read() as conn:
+        behind = outbox.behind(conn)
+    if behind:  # publish what has committed since the relay last ran, so a reader never waits for it
+        with ctx.db.write() as conn:
+            outbox.sequence(conn)
     with ctx.db.read() as conn:
         return reports.event_page(conn, after, limit, sku)
 

@@ -1,0 +1,67 @@
+"""Webhook endpoints: subscribe, list, stop; see every delivery and send dead letters again."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
+
+from allot.api import schemas as s
+from allot.api.deps import Admin, write
+from allot.services import webhooks
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@router.post("", response_model=s.WebhookOut, status_code=201)
+def create(body: s.WebhookIn, ctx: Admin) -> JSONResponse:
+    def op(conn: Any) -> dict[str, Any]:
+        made = webhooks.create(conn, body.url, body.events, body.secret, body.max_attempts, ctx.now)
+        made.pop("created")
+        return made
+
+    return write(ctx, body, op, 201)
+
+
+@router.get("", response_model=s.WebhookList)
+def list_all(ctx: Admin) -> Any:
+    with ctx.db.read() as conn:
+        return {"webhooks": webhooks.list_all(conn)}
+
+
+@router.get("/{webhook_id}", response_model=s.WebhookOut)
+def get(webhook_id: int, ctx: Admin) -> Any:
+    with ctx.db.read() as conn:
+        return webhooks.get(conn, webhook_id)
+
+
+@router.delete("/{webhook_id}", status_code=204)
+def delete(webhook_id: int, ctx: Admin) -> Response:
+    with ctx.db.write() as conn:
+        webhooks.delete(conn, webhook_id, ctx.now)
+    return Response(status_code=204)
+
+
+@router.get("/{webhook_id}/deliveries", response_model=s.DeliveryPage)
+def deliveries(
+    webhook_id: int,
+    ctx: Admin,
+    status: Literal["pending", "sending", "delivered", "dead"] | None = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Any:
+    with ctx.db.read() as conn:
+        return webhooks.deliveries(conn, webhook_id, status, after, limit)
+
+
+@router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver", response_model=s.DeliveryOut)
+def redeliver(webhook_id: int, delivery_id: int, ctx: Admin) -> Any:
+    with ctx.db.write() as conn:
+        return webhooks.redeliver(conn, webhook_id, delivery_id, ctx.now)
+
+
+@router.post("/{webhook_id}/redeliver", response_model=s.RequeuedOut)
+def redeliver_dead(webhook_id: int, ctx: Admin) -> Any:
+    """Send every dead letter of this webhook again."""
+    with ctx.db.write() as conn:
+        return webhooks.redeliver_dead(conn, webhook_id, ctx.now)
