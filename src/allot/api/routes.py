@@ -23,6 +23,7 @@ from allot.api.deps import (
     check_order,
     write,
 )
+from allot.api.problems import MAX_ID, problem_responses
 from allot.domain.errors import Invalid
 from allot.services import (
     audit,
@@ -39,16 +40,7 @@ from allot.services import (
 )
 from allot.services.book import Book, save_all
 
-MAX_ID = 2**63 - 1  # the largest id either database stores
-
-
-def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    problem_json = {"schema": {"$ref": "#/components/schemas/Problem"}}
-    return {code: {"model": s.Problem, "description": "RFC 9457 problem details",
-                   "content": {"application/problem+json": problem_json}} for code in codes}
-
-
-router = APIRouter(prefix="/v1", responses=_problems(401, 403, 404, 409, 413, 422))
+router = APIRouter(prefix="/v1", responses=problem_responses())
 PathName = Annotated[str, Path(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
 HoldId = Annotated[str, Path(pattern=s.HOLD_ID_PATTERN)]
 ChannelQuery = Annotated[str | None, Query(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
@@ -169,7 +161,7 @@ def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
 
 @router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
              responses={409: {"description": "refused: `available` says what the channel could get"},
-                        **_problems(410)})
+                        **problem_responses(410)})
 def place_order(body: s.OrderIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     lines = [ln.model_dump() for ln in body.lines]

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from allot.api import schemas as s
 from allot.api.deps import Admin, write
+from allot.api.problems import MAX_ID, problem_responses
 from allot.services import webhooks
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses())
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post("", response_model=s.WebhookOut, status_code=201)
@@ -30,13 +32,13 @@ def list_all(ctx: Admin) -> Any:
 
 
 @router.get("/{webhook_id}", response_model=s.WebhookOut)
-def get(webhook_id: int, ctx: Admin) -> Any:
+def get(webhook_id: Id, ctx: Admin) -> Any:
     with ctx.db.read() as conn:
         return webhooks.get(conn, webhook_id)
 
 
 @router.delete("/{webhook_id}", status_code=204)
-def delete(webhook_id: int, ctx: Admin) -> Response:
+def delete(webhook_id: Id, ctx: Admin) -> Response:
     with ctx.db.write() as conn:
         webhooks.delete(conn, webhook_id, ctx.now)
     return Response(status_code=204)
@@ -44,7 +46,7 @@ def delete(webhook_id: int, ctx: Admin) -> Response:
 
 @router.get("/{webhook_id}/deliveries", response_model=s.DeliveryPage)
 def deliveries(
-    webhook_id: int,
+    webhook_id: Id,
     ctx: Admin,
     status: Literal["pending", "sending", "delivered", "dead"] | None = None,
     after: Annotated[int, Query(ge=0)] = 0,
@@ -55,13 +57,13 @@ def deliveries(
 
 
 @router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver", response_model=s.DeliveryOut)
-def redeliver(webhook_id: int, delivery_id: int, ctx: Admin) -> Any:
+def redeliver(webhook_id: Id, delivery_id: Id, ctx: Admin) -> Any:
     with ctx.db.write() as conn:
         return webhooks.redeliver(conn, webhook_id, delivery_id, ctx.now)
 
 
 @router.post("/{webhook_id}/redeliver", response_model=s.RequeuedOut)
-def redeliver_dead(webhook_id: int, ctx: Admin) -> Any:
+def redeliver_dead(webhook_id: Id, ctx: Admin) -> Any:
     """Send every dead letter of this webhook again."""
     with ctx.db.write() as conn:
         return webhooks.redeliver_dead(conn, webhook_id, ctx.now)

@@ -21,8 +21,8 @@ from allot.domain import planner
 from allot.domain.errors import Invalid, NotFound, SaleRefused
 from allot.domain.model import (
     MADE_TO_ORDER_KEY,
-    Allocation,
     STOCK_KEY,
+    Allocation,
     Bucket,
     ChannelRule,
     Demand,
