@@ -97,6 +97,7 @@ class Server:
     """`allot serve` in its own process, talked to over real HTTP."""
 
     def __init__(self, url: str, tmp: Path, workers: int = 1) -> None:
+        self.url = url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "ALLOT_DATABASE_URL": url, "ALLOT_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}

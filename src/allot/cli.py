@@ -1,19 +1,27 @@
 """The `allot` command: serve, run the webhook worker, migrate, make keys, load the demo."""
 from __future__ import annotations
 
+import copy
 import os
 import signal
 import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 import uvicorn
+import uvicorn.config
+from fastapi.encoders import jsonable_encoder
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Connection
 
 from allot.demo import load, load_volume
-from allot.services import keys
+from allot.domain.errors import AllotError
+from allot.services import audit, keys
 from allot.services.reconcile import reconcile as check
 from allot.settings import Settings
 from allot.store.db import Database
@@ -55,8 +63,19 @@ def serve(
     prepare(Settings.from_env())
     if not relay:
         os.environ["ALLOT_RELAY"] = "off"  # the only way to reach the app factory in every server process
+    # No access log: request lines carry nothing we need, and one mistake there could leak a key.
     uvicorn.run("allot.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, log_config=log_config())
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus our own loggers (refusals, sweeper trouble) at INFO on stderr."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["allot"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["allot"] = {"formatter": "allot", "class": "logging.StreamHandler",
+                                   "stream": "ext://sys.stderr"}
+    config["loggers"]["allot"] = {"handlers": ["allot"], "level": "INFO", "propagate": False}
+    return config
 
 
 @app.command()
@@ -102,8 +121,10 @@ def keys_create(
     """Make an API key; its secret is shown once."""
 
     db = _db()
-    with db.write() as conn:
-        made = keys.create(conn, name, role, channel or None, datetime.now(UTC))
+    now = datetime.now(UTC)
+    with _refusals(), db.write() as conn:
+        made = keys.create(conn, name, role, channel or None, now)
+        _audit(conn, now, "create_key", {"name": name, "role": role, "channels": channel or None}, made)
     console.print(f"key {made['id']} ({made['role']}): [bold]{made['secret']}[/bold]")
     console.print("Keep it safe: it is not shown again.")
 
@@ -119,6 +140,34 @@ def keys_list() -> None:
         table.add_row(str(r["id"]), r["name"], r["role"], r["prefix"], ",".join(r["channels"] or []),
                       str(r["last_used_at"] or ""), str(r["revoked_at"] or ""))
     console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key: it stops working at once here, and within 5 s in running servers."""
+    db = _db()
+    now = datetime.now(UTC)
+    with _refusals(), db.write() as conn:
+        done = keys.revoke(conn, key_id, now)
+        _audit(conn, now, "revoke_key", {"key_id": key_id}, done)
+    console.print(f"key {key_id} ({done['name']}) revoked")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refused command says why in one line and exits 2, without a traceback."""
+    try:
+        yield
+    except AllotError as e:
+        console.print(f"[red]refused[/red] {e.detail}")
+        raise typer.Exit(2) from None
+
+
+def _audit(conn: Connection, now: datetime, action: str, asked: dict[str, Any], result: dict[str, Any]) -> None:
+    """The command line changes keys without an API key: its audit rows name the actor `cli`."""
+    change = audit.Change(f"cli-{uuid.uuid4().hex}", "CLI", f"allot keys {action.split('_')[0]}", action, 0,
+                          audit.summarise({}, asked, jsonable_encoder(result)))
+    audit.record(conn, now, audit.CLI, change)
 
 
 @app.command()

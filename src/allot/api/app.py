@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from allot import web as dashboard
 from allot.api import problems
 from allot.api.deps import KeyCache
+from allot.api.middleware import Guard
 from allot.api.routes import router
 from allot.api.webhooks import router as webhook_router
 from allot.services.batching import Batcher
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.clock = clock
     app.state.key_cache = KeyCache()
     app.state.batcher = Batcher(db) if settings.batching else None
+    app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
 
     @app.exception_handler(IntegrityError)

@@ -1,7 +1,9 @@
-"""Per-request plumbing: who is calling, what time it is, and running a write exactly once."""
+"""Per-request plumbing: who is calling, what they may touch, and running a write exactly once, audited."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -11,22 +13,31 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from allot.api import problems
-from allot.domain.errors import AllotError, Forbidden, Unauthorized
-from allot.services import idempotency, keys
+from allot.api.middleware import request_id
+from allot.domain.errors import AllotError, Forbidden, Invalid, Unauthorized
+from allot.services import audit, idempotency, keys, orders, selling
+from allot.services.book import atomic
 from allot.services.keys import Principal, Role
 from allot.store.db import Database
 
-AUTH_CACHE_SECONDS = 5.0  # a revoked key stops working within this long
+AUTH_CACHE_SECONDS = 5.0  # a revoked key stops working within this long (at once in the process that revoked it)
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")  # visible ASCII, as stored
+log = logging.getLogger("allot.auth")
+bearer = HTTPBearer(auto_error=False, description="An Allot API key: `Authorization: Bearer <key>`.")
 
 
 class KeyCache:
-    """Verified keys for a few seconds, so the hot path does not look up its key every request."""
+    """Verified keys for a few seconds, so the hot path does not look up its key every request.
+
+    Entries are found by the key's SHA-256 digest, never by the secret itself.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -40,6 +51,10 @@ class KeyCache:
         with self._lock:
             self._known[digest] = (time.monotonic() + AUTH_CACHE_SECONDS, principal)
 
+    def forget(self, key_id: int) -> None:
+        with self._lock:
+            self._known = {d: hit for d, hit in self._known.items() if hit[1].key_id != key_id}
+
 
 @dataclass(frozen=True, slots=True)
 class Ctx:
@@ -48,19 +63,23 @@ class Ctx:
     now: datetime
     request: Request
 
+    @property
+    def actor(self) -> audit.Actor:
+        return audit.Actor(self.principal.key_id, self.principal.name, self.principal.role.value)
 
-def _principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+
+def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    secret = credentials.credentials.strip() if credentials else ""
+    if not secret:
         raise Unauthorized("send Authorization: Bearer <api key>")
     state = request.app.state
-    digest = keys.digest(secret.strip())
+    digest = keys.digest(secret)
     principal = state.key_cache.get(digest)
     if principal is None:
         with state.db.read() as conn:
-            principal = keys.authenticate(conn, secret.strip())
+            principal = keys.authenticate(conn, secret)
         if principal is None:
+            log.warning("refused an unknown or revoked API key: %s %s", request.method, request.url.path)
             raise Unauthorized("unknown or revoked API key")
         now = state.clock()
         if principal.last_used_at is None or (now - principal.last_used_at).total_seconds() > 60:
@@ -70,47 +89,89 @@ def _principal(request: Request) -> Principal:
     return principal
 
 
-def require(*roles: Role) -> Callable[[Request], Ctx]:
+def deny(principal: Principal, request: Request, why: str) -> Forbidden:
+    """Log a refusal (key id and role, never the secret) and return the error to raise."""
+    log.warning("denied key %s (%s): %s %s: %s", principal.key_id, principal.role.value, request.method,
+                request.url.path, why)
+    return Forbidden(why)
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def require(*roles: Role) -> Callable[[Request, HTTPAuthorizationCredentials | None], Ctx]:
     """A dependency that admits only the given roles (admin always)."""
     allowed = {Role.ADMIN, *roles}
 
-    def dependency(request: Request) -> Ctx:
-        principal = _principal(request)
+    def dependency(request: Request, credentials: Credentials) -> Ctx:
+        principal = _principal(request, credentials)
         if principal.role not in allowed:
-            raise Forbidden(f"a {principal.role} key may not do this")
+            raise deny(principal, request, f"a {principal.role} key may not do this")
         state = request.app.state
         return Ctx(state.db, principal, state.clock(), request)
 
     return dependency
 
 
-READ = require(Role.OPS, Role.STOREFRONT, Role.VIEWER)
+READ = require(Role.OPS, Role.VIEWER)  # catalog, purchase orders, events
+SALE_READ = require(Role.OPS, Role.VIEWER, Role.STOREFRONT)  # availability, holds, orders (storefront: scoped)
 OPS = require(Role.OPS)
 SELL = require(Role.OPS, Role.STOREFRONT)
 ADMIN = require()
 Reader = Annotated[Ctx, Depends(READ)]
+SaleReader = Annotated[Ctx, Depends(SALE_READ)]
 Ops = Annotated[Ctx, Depends(OPS)]
 Seller = Annotated[Ctx, Depends(SELL)]
 Admin = Annotated[Ctx, Depends(ADMIN)]
 
 
+def _storefront(ctx: Ctx) -> bool:
+    return ctx.principal.role is Role.STOREFRONT
+
+
 def check_channels(ctx: Ctx, channels: Iterable[str]) -> None:
-    """A storefront key sells only on the channels it names."""
-    scope = ctx.principal.channels
-    if ctx.principal.role is Role.STOREFRONT and scope is not None:
-        outside = [c for c in channels if c not in scope]
-        if outside:
-            raise Forbidden(f"this key may not sell on channel {outside[0]!r}")
+    """A storefront key sells and looks only on the channels it names."""
+    if not _storefront(ctx):
+        return
+    scope = ctx.principal.channels or ()
+    outside = [c for c in channels if c not in scope]
+    if outside:
+        raise deny(ctx.principal, ctx.request, f"this key may not use channel {outside[0]!r}")
 
 
-def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: int = 200,
-          batch: str | None = None) -> JSONResponse:
-    """Run `op` in one transaction; with an Idempotency-Key, a repeat returns the first answer.
+def check_availability_channel(ctx: Ctx, channel: str | None) -> None:
+    """A storefront key asks for its own channels' availability, never the SKU's as a whole."""
+    if _storefront(ctx) and channel is None:
+        raise deny(ctx.principal, ctx.request, "a storefront key must name its channel: ?channel=<name>")
+    if channel is not None:
+        check_channels(ctx, [channel])
+
+
+def check_hold(ctx: Ctx, conn: Connection, hold_id: str) -> None:
+    """A storefront key sees, releases and confirms only the holds it placed itself."""
+    if _storefront(ctx) and selling.hold_owner(conn, hold_id) != ctx.principal.key_id:
+        raise deny(ctx.principal, ctx.request, f"hold {hold_id!r} was placed by another key")
+
+
+def check_order(ctx: Ctx, conn: Connection, ref: str) -> None:
+    """A storefront key sees only orders on its channels."""
+    if _storefront(ctx):
+        check_channels(ctx, [orders.channel_of(conn, ref)])
+
+
+Status = int | Callable[[Any], int]
+
+
+def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: Status = 200,
+          *, batch: str | None = None, replayable: bool = True) -> Response:
+    """Run `op` in one transaction with its audit row; with an Idempotency-Key a repeat returns the first
+    answer and changes nothing (so it writes no second audit row).
 
     With a `batch` key (the SKU of a sale) the transaction is shared with concurrent sales of
-    that SKU (services/batching.py); each still gets its own answer.
+    that SKU (services/batching.py); each still gets its own answer, and its own audit row inside
+    its own savepoint.
     """
-    key = ctx.request.headers.get("idempotency-key")
+    key = _idempotency_key(ctx.request, replayable)
     fingerprint = idempotency.request_hash(
         ctx.request.method, ctx.request.url.path, body.model_dump_json().encode() if body else b""
     ) if key else ""
@@ -118,13 +179,14 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
 
     def run(conn: Connection) -> tuple[int, Any, bool]:
         if not key:
-            return status, jsonable_encoder(op(conn)), False
+            code, content = _run(ctx, conn, body, op, status)
+            return code, content, False
         seen = idempotency.recall(conn, key_id, key, fingerprint)
         if seen is not None:
             return seen[0], seen[1], True
         try:
-            with conn.begin_nested():
-                code, content = status, jsonable_encoder(op(conn))
+            with atomic(conn):
+                code, content = _run(ctx, conn, body, op, status)
         except AllotError as refused:  # a refusal is an answer too: the retry gets the same one
             code, content = problems.of(refused)
         idempotency.remember(conn, key_id, key, fingerprint, code, json.dumps(content), ctx.now)
@@ -141,9 +203,41 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
         if seen is None:
             raise
         code, content, replayed = seen[0], seen[1], True
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
-    media = problems.MEDIA_TYPE if code >= 400 else None
-    return JSONResponse(content, status_code=code, headers=headers, media_type=media)
+    return _respond(content, code, {"Idempotent-Replayed": "true"} if replayed else None)
+
+
+def _idempotency_key(request: Request, replayable: bool) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not replayable:
+        raise Invalid("Idempotency-Key", "not accepted here: this answer holds a secret that is never stored")
+    if not IDEMPOTENCY_KEY.match(key):
+        raise Invalid("Idempotency-Key", "1 to 200 visible ASCII characters")
+    return key
+
+
+def _run(ctx: Ctx, conn: Connection, body: BaseModel | None, op: Callable[[Connection], Any],
+         status: Status) -> tuple[int, Any]:
+    result = op(conn)
+    code = status(result) if callable(status) else status
+    content = jsonable_encoder(result)
+    audit.record(conn, ctx.now, ctx.actor, _change(ctx.request, body, content, code))
+    return code, content
+
+
+def _change(request: Request, body: BaseModel | None, content: Any, code: int) -> audit.Change:
+    route = request.scope.get("route")
+    action = getattr(route, "name", None) or request.url.path
+    summary = audit.summarise(dict(request.path_params), body.model_dump(mode="json") if body else None, content)
+    return audit.Change(request_id(request.scope), request.method, request.url.path, action, code, summary)
+
+
+def _respond(content: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    if status == 204:
+        return Response(status_code=204, headers=headers)
+    media = problems.MEDIA_TYPE if status >= 400 else None
+    return JSONResponse(content, status_code=status, headers=headers, media_type=media)
 
 
 def _transact(ctx: Ctx, run: Callable[[Connection], Any], batch: str | None) -> Any:

@@ -21,15 +21,19 @@ STATUS: dict[type[errors.AllotError], int] = {
 }
 TYPE_BASE = "https://allot.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
+HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def status_of(exc: errors.AllotError) -> int:
     return next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
 
 
-def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
     body = {"type": TYPE_BASE + code, "code": code, "title": title, "status": status, "detail": detail, **extra}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -62,5 +66,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail))
+        if exc.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8): bad input, like bad JSON
+            return problem(422, "invalid", "Invalid", f"body: {exc.detail}", field="body",
+                           errors=[{"field": "body", "message": str(exc.detail)}])
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail),
+                       headers=exc.headers)

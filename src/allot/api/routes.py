@@ -1,35 +1,70 @@
-"""The v1 HTTP contract (BRIEF §5). Handlers only translate: the services hold the rules."""
+"""The v1 HTTP contract (BRIEF §5). Handlers only translate: the services hold the rules.
+
+Every write goes through `deps.write`, which runs it in one transaction with its audit row.
+"""
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 
 from allot.api import schemas as s
-from allot.api.deps import Admin, Ctx, Ops, Reader, Seller, check_channels, write
-from allot.services import catalog, explain, keys, orders, outbox, purchasing, reports, selling, shortages, stock
+from allot.api.deps import (
+    Admin,
+    Ctx,
+    Ops,
+    Reader,
+    SaleReader,
+    Seller,
+    check_availability_channel,
+    check_channels,
+    check_hold,
+    check_order,
+    write,
+)
+from allot.domain.errors import Invalid
+from allot.services import (
+    audit,
+    catalog,
+    explain,
+    keys,
+    orders,
+    outbox,
+    purchasing,
+    reports,
+    selling,
+    shortages,
+    stock,
+)
 from allot.services.book import Book, save_all
 
-router = APIRouter(prefix="/v1")
+MAX_ID = 2**63 - 1  # the largest id either database stores
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    problem_json = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {code: {"model": s.Problem, "description": "RFC 9457 problem details",
+                   "content": {"application/problem+json": problem_json}} for code in codes}
+
+
+router = APIRouter(prefix="/v1", responses=_problems(401, 403, 404, 409, 413, 422))
 PathName = Annotated[str, Path(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
+HoldId = Annotated[str, Path(pattern=s.HOLD_ID_PATTERN)]
+ChannelQuery = Annotated[str | None, Query(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
+Cursor = Annotated[int, Query(ge=0, le=MAX_ID)]
+PageSize = Annotated[int, Query(ge=1, le=1000)]
+LineNo = Annotated[int, Path(ge=1, le=1_000_000)]
 
 
 def _status(result: dict[str, Any]) -> int:
     return 201 if result.pop("created", False) else 200
 
 
-def _put(ctx: Ctx, op: Any) -> JSONResponse:
-    with ctx.db.write() as conn:
-        result = op(conn)
-    status = _status(result)
-    return JSONResponse(jsonable_encoder(result), status_code=status)
-
-
-@router.put("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"])
-def put_sku(sku: PathName, body: s.SkuIn, ctx: Ops) -> JSONResponse:
-    return _put(ctx, lambda conn: catalog.put_sku(conn, sku, body.model_dump(), ctx.now))
+@router.put("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"],
+            responses={201: {"model": s.SkuOut, "description": "created"}})
+def put_sku(sku: PathName, body: s.SkuIn, ctx: Ops) -> Response:
+    return write(ctx, body, lambda conn: catalog.put_sku(conn, sku, body.model_dump(), ctx.now), _status)
 
 
 @router.get("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"])
@@ -46,39 +81,41 @@ def backordered(sku: PathName, ctx: Reader) -> Any:
 
 
 @router.post("/skus/{sku}/backordered/cancel", response_model=s.BackorderedOut, tags=["short shipments"])
-def cancel_backordered(sku: PathName, body: s.BackorderCancelIn, ctx: Ops) -> JSONResponse:
+def cancel_backordered(sku: PathName, body: s.BackorderCancelIn, ctx: Ops) -> Response:
     lines = [ln.model_dump() for ln in body.lines] if body.lines else None
     return write(ctx, body, lambda conn: shortages.cancel(conn, sku, body.reason, lines, body.whole_line, ctx.now))
 
 
 @router.post("/skus/{sku}/backordered/keep", response_model=s.BackorderedOut, tags=["short shipments"])
-def keep_backordered(sku: PathName, body: s.BackorderKeepIn, ctx: Ops) -> JSONResponse:
+def keep_backordered(sku: PathName, body: s.BackorderKeepIn, ctx: Ops) -> Response:
     lines = [ln.model_dump() for ln in body.lines] if body.lines else None
     return write(ctx, body, lambda conn: shortages.keep(conn, sku, body.reason, lines, ctx.now))
 
 
-@router.put("/channels/{channel}", response_model=s.ChannelOut, tags=["catalog"])
-def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> JSONResponse:
-    return _put(ctx, lambda conn: catalog.put_channel(conn, channel, body.model_dump(), ctx.now))
+@router.put("/channels/{channel}", response_model=s.ChannelOut, tags=["catalog"],
+            responses={201: {"model": s.ChannelOut, "description": "created"}})
+def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> Response:
+    return write(ctx, body, lambda conn: catalog.put_channel(conn, channel, body.model_dump(), ctx.now), _status)
 
 
-@router.put("/skus/{sku}/channels/{channel}", response_model=s.QuotaOut, tags=["catalog"])
-def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> JSONResponse:
-    return _put(ctx, lambda conn: catalog.put_quota(conn, sku, channel, body.quota))
+@router.put("/skus/{sku}/channels/{channel}", response_model=s.QuotaOut, tags=["catalog"],
+            responses={201: {"model": s.QuotaOut, "description": "created"}})
+def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> Response:
+    return write(ctx, body, lambda conn: catalog.put_quota(conn, sku, channel, body.quota), _status)
 
 
 @router.post("/stock/adjustments", response_model=s.StockOut, status_code=201, tags=["stock"])
-def adjust_stock(body: s.AdjustmentIn, ctx: Ops) -> JSONResponse:
+def adjust_stock(body: s.AdjustmentIn, ctx: Ops) -> Response:
     return write(ctx, body, lambda conn: stock.adjust(conn, body.sku, body.delta, body.reason, ctx.now), 201)
 
 
 @router.post("/stock/counts", response_model=s.StockOut, status_code=201, tags=["stock"])
-def count_stock(body: s.CountIn, ctx: Ops) -> JSONResponse:
+def count_stock(body: s.CountIn, ctx: Ops) -> Response:
     return write(ctx, body, lambda conn: stock.count(conn, body.sku, body.on_hand, body.reason, ctx.now), 201)
 
 
 @router.post("/purchase-orders", response_model=s.PoOut, status_code=201, tags=["purchasing"])
-def create_po(body: s.PoIn, ctx: Ops) -> JSONResponse:
+def create_po(body: s.PoIn, ctx: Ops) -> Response:
     lines = [ln.model_dump() for ln in body.lines]
     return write(ctx, body, lambda conn: purchasing.create(conn, body.ref, body.supplier, lines, ctx.now), 201)
 
@@ -90,25 +127,24 @@ def get_po(ref: PathName, ctx: Reader) -> Any:
 
 
 @router.patch("/purchase-orders/{ref}/lines/{n}", response_model=s.PoOut, tags=["purchasing"])
-def patch_po_line(ref: PathName, n: int, body: s.PoLinePatch, ctx: Ops) -> Any:
-    with ctx.db.write() as conn:
-        return purchasing.update_line(conn, ref, n, body.expected_date, body.qty, ctx.now)
+def patch_po_line(ref: PathName, n: LineNo, body: s.PoLinePatch, ctx: Ops) -> Response:
+    return write(ctx, body, lambda conn: purchasing.update_line(conn, ref, n, body.expected_date, body.qty, ctx.now))
 
 
 @router.post("/purchase-orders/{ref}/receipts", response_model=s.PoOut, status_code=201, tags=["purchasing"])
-def receive_po(ref: PathName, body: s.ReceiptIn, ctx: Ops) -> JSONResponse:
+def receive_po(ref: PathName, body: s.ReceiptIn, ctx: Ops) -> Response:
     lines = [ln.model_dump() for ln in body.lines]
     return write(ctx, body, lambda conn: purchasing.receive(conn, ref, lines, body.close_short, ctx.now), 201)
 
 
 @router.post("/purchase-orders/{ref}/cancel", response_model=s.PoOut, tags=["purchasing"])
-def cancel_po(ref: PathName, ctx: Ops) -> JSONResponse:
+def cancel_po(ref: PathName, ctx: Ops) -> Response:
     return write(ctx, None, lambda conn: purchasing.cancel(conn, ref, ctx.now))
 
 
 @router.post("/holds", response_model=s.HoldOut, status_code=201, tags=["selling"],
              responses={409: {"description": "refused: `available` says what the channel could get"}})
-def place_hold(body: s.HoldIn, ctx: Seller) -> JSONResponse:
+def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     key_id = ctx.principal.key_id
     return write(ctx, body, lambda conn: selling.place_hold(
@@ -116,24 +152,32 @@ def place_hold(body: s.HoldIn, ctx: Seller) -> JSONResponse:
 
 
 @router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
-def get_hold(hold_id: str, ctx: Reader) -> Any:
+def get_hold(hold_id: HoldId, ctx: SaleReader) -> Any:
     with ctx.db.read() as conn:
+        check_hold(ctx, conn, hold_id)
         return selling.get_hold(conn, hold_id, ctx.now)
 
 
 @router.delete("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
-def release_hold(hold_id: str, ctx: Seller) -> Any:
-    with ctx.db.write() as conn:
+def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
+    def op(conn: Any) -> dict[str, Any]:
+        check_hold(ctx, conn, hold_id)
         return selling.release_hold(conn, hold_id, ctx.now)
+
+    return write(ctx, None, op)
 
 
 @router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
-             responses={409: {"description": "refused: `available` says what the channel could get"}})
-def place_order(body: s.OrderIn, ctx: Seller) -> JSONResponse:
+             responses={409: {"description": "refused: `available` says what the channel could get"},
+                        **_problems(410)})
+def place_order(body: s.OrderIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     lines = [ln.model_dump() for ln in body.lines]
 
     def op(conn: Any) -> dict[str, Any]:
+        for line in body.lines:
+            if line.hold_id:
+                check_hold(ctx, conn, line.hold_id)
         selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
         return orders.get(conn, body.ref)
 
@@ -142,8 +186,9 @@ def place_order(body: s.OrderIn, ctx: Seller) -> JSONResponse:
 
 
 @router.get("/orders/{ref}", response_model=s.OrderOut, tags=["orders"])
-def get_order(ref: PathName, ctx: Reader) -> Any:
+def get_order(ref: PathName, ctx: SaleReader) -> Any:
     with ctx.db.read() as conn:
+        check_order(ctx, conn, ref)
         overdue = orders.consent_overdue(conn, ref, ctx.now)
     if overdue:  # a consent deadline passed: apply its default now, at read time
         with ctx.db.write() as conn:
@@ -154,28 +199,27 @@ def get_order(ref: PathName, ctx: Reader) -> Any:
 
 @router.post("/orders/{ref}/lines/{n}/consent", response_model=s.OrderOut, tags=["orders"],
              responses={409: {"description": "no open consent request on that line"}})
-def answer_consent(ref: PathName, n: Annotated[int, Path(ge=1)], body: s.ConsentIn, ctx: Seller) -> JSONResponse:
+def answer_consent(ref: PathName, n: Annotated[int, Path(ge=1)], body: s.ConsentIn, ctx: Seller) -> Response:
     with ctx.db.read() as conn:
         check_channels(ctx, [orders.get(conn, ref)["channel"]])
     return write(ctx, body, lambda conn: orders.answer_consent(conn, ref, n, body.accept, ctx.now))
 
 
 @router.post("/orders/{ref}/cancel", response_model=s.OrderOut, tags=["orders"])
-def cancel_order(ref: PathName, ctx: Ops, body: s.CancelIn | None = None) -> JSONResponse:
+def cancel_order(ref: PathName, ctx: Ops, body: s.CancelIn | None = None) -> Response:
     lines = [ln.model_dump() for ln in body.lines] if body and body.lines else None
     return write(ctx, body, lambda conn: orders.cancel(conn, ref, lines, ctx.now))
 
 
 @router.post("/orders/{ref}/shipments", response_model=s.OrderOut, status_code=201, tags=["orders"])
-def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> JSONResponse:
+def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> Response:
     lines = [ln.model_dump() for ln in body.lines]
     return write(ctx, body, lambda conn: orders.ship(conn, ref, lines, ctx.now), 201)
 
 
 @router.get("/availability/{sku}", response_model=s.AvailabilityOut, tags=["selling"])
-def availability(sku: PathName, ctx: Reader, channel: Annotated[str | None, Query(max_length=100)] = None) -> Any:
-    if channel is not None:
-        check_channels(ctx, [channel])
+def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = None) -> Any:
+    check_availability_channel(ctx, channel)
     _tidy(ctx, sku)
     with ctx.db.read() as conn:
         return reports.availability(conn, sku, channel, ctx.now)
@@ -191,12 +235,8 @@ def _tidy(ctx: Ctx, sku: str) -> None:
 
 
 @router.get("/events", response_model=s.EventPage, tags=["events"])
-def events(
-    ctx: Reader,
-    after: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    sku: Annotated[str | None, Query(max_length=100)] = None,
-) -> Any:
+def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
+           sku: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None) -> Any:
     with ctx.db.read() as conn:
         behind = outbox.behind(conn)
     if behind:  # publish what has committed since the relay last ran, so a reader never waits for it
@@ -212,27 +252,56 @@ def ping(ctx: Reader) -> dict[str, bool]:
     return {"ok": True}
 
 
-@router.get("/keys", tags=["keys"])
+@router.get("/keys", response_model=list[s.KeyOut], tags=["keys"])
 def list_keys(ctx: Admin) -> Any:
     with ctx.db.read() as conn:
         return keys.list_keys(conn)
 
 
-@router.post("/keys", status_code=201, tags=["keys"])
-def create_key(body: s.KeyIn, ctx: Admin) -> Any:
-    with ctx.db.write() as conn:
-        return keys.create(conn, body.name, body.role, body.channels, ctx.now)
+@router.post("/keys", response_model=s.KeyCreated, status_code=201, tags=["keys"])
+def create_key(body: s.KeyIn, ctx: Admin) -> Response:
+    # Not replayable: the answer holds the secret, which must never be stored.
+    return write(ctx, body, lambda conn: keys.create(conn, body.name, body.role, body.channels, ctx.now), 201,
+                 replayable=False)
 
 
 @router.delete("/keys/{key_id}", status_code=204, tags=["keys"])
-def revoke_key(key_id: int, ctx: Admin) -> Response:
-    with ctx.db.write() as conn:
-        keys.revoke(conn, key_id, ctx.now)
-    return Response(status_code=204)
+def revoke_key(key_id: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: Admin) -> Response:
+    answer = write(ctx, None, lambda conn: keys.revoke(conn, key_id, ctx.now, by=ctx.principal.key_id), 204)
+    ctx.request.app.state.key_cache.forget(key_id)  # other processes notice within the cache's lifetime
+    return answer
+
+
+@router.get("/audit", response_model=s.AuditPage, tags=["audit"])
+def audit_log(
+    ctx: Admin,
+    after: Cursor = 0,
+    limit: PageSize = 100,
+    key_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    role: Annotated[s.AuditRole | None, Query()] = None,
+    action: Annotated[str | None, Query(max_length=60, pattern=r"^[a-z_]+$")] = None,
+    method: Annotated[str | None, Query(pattern=r"^(POST|PUT|PATCH|DELETE)$")] = None,
+    request_id: Annotated[str | None, Query(max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Any:
+    """Every change, oldest first, with who made it; nothing in the API can alter an entry."""
+    filters = audit.Filters(key_id, role, action, method, request_id, _utc(since, "since"), _utc(until, "until"))
+    with ctx.db.read() as conn:
+        return audit.page(conn, after, limit, filters)
+
+
+def _utc(moment: datetime | None, field: str) -> datetime | None:
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise Invalid(field, "out of range") from None
 
 
 @router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
-def explain_line(ref: PathName, n: int, ctx: Reader) -> Any:
+def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
     """Why a line ships when it ships: queue position, covering supply, promise history."""
     with ctx.db.read() as conn:
         return explain.explain_line(conn, ref, n, ctx.now)

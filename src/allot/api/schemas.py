@@ -5,12 +5,35 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 Qty = Annotated[int, Field(gt=0, le=1_000_000)]
 Days = Annotated[int, Field(ge=0, le=3650)]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+LineNo = Annotated[int, Field(ge=1, le=1_000_000)]
+# Far enough for any real plan, near enough that date + lead days + padding never leaves the calendar.
+Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
+HOLD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,40}$"
+
+
+def storable(text: str) -> str:
+    """Free text every database can keep: no NUL, no lone surrogates."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return text
+
+
+Storable = AfterValidator(storable)
+NO_NUL = r"^[^\x00]*$"
+Note = Annotated[str, Field(max_length=200, pattern=NO_NUL), Storable]  # free text: names, suppliers, customers
+Reason = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL), Storable]
+KeyName = Annotated[str, Field(min_length=1, max_length=100, pattern=NO_NUL), Storable]
 
 
 class Body(BaseModel):
@@ -19,12 +42,12 @@ class Body(BaseModel):
 
 class SkuIn(Body):
     mode: Literal["stock", "backorder", "preorder"]
-    name: str | None = Field(default=None, max_length=200)
-    release_date: date | None = None
+    name: Note | None = None
+    release_date: Day | None = None
     handling_days: Days = 0
     incoming_buffer: Annotated[Decimal, Field(ge=0, lt=1, max_digits=5, decimal_places=4)] = Decimal(0)
-    safety_stock: Annotated[int, Field(ge=0, le=1_000_000)] = 0
-    backorder_limit: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    safety_stock: Count = 0
+    backorder_limit: Count | None = None
     backorder_lead_days: Days | None = None
     allocation_policy: Literal["fifo", "fair_share"] = Field(
         default="fifo", description="fifo: first come, first served; fair_share: a shortage is split in "
@@ -63,7 +86,7 @@ class ChannelOut(ChannelIn):
 
 
 class QuotaIn(Body):
-    quota: Annotated[int, Field(ge=0)] | None = None
+    quota: Count | None = None
 
 
 class QuotaOut(BaseModel):
@@ -75,13 +98,13 @@ class QuotaOut(BaseModel):
 class AdjustmentIn(Body):
     sku: Name
     delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Reason
 
 
 class CountIn(Body):
     sku: Name
     on_hand: Annotated[int, Field(ge=0, le=10_000_000)]
-    reason: str = Field(default="count", min_length=1, max_length=200)
+    reason: Reason = "count"
 
 
 class StockOut(BaseModel):
@@ -94,18 +117,18 @@ class StockOut(BaseModel):
 class PoLineIn(Body):
     sku: Name
     qty: Qty
-    expected_date: date
+    expected_date: Day
 
 
 class PoIn(Body):
     ref: Name
-    supplier: str | None = Field(default=None, max_length=200)
+    supplier: Note | None = None
     lines: list[PoLineIn] = Field(min_length=1, max_length=1000)
 
 
 class PoLinePatch(Body):
-    expected_date: date | None = None
-    qty: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
+    expected_date: Day | None = None
+    qty: Count | None = None
 
     @model_validator(mode="after")
     def _something(self) -> PoLinePatch:
@@ -115,7 +138,7 @@ class PoLinePatch(Body):
 
 
 class ReceiptLineIn(Body):
-    line: Annotated[int, Field(ge=1)]
+    line: LineNo
     qty: Qty
 
 
@@ -163,14 +186,14 @@ class HoldOut(BaseModel):
 class OrderLineIn(Body):
     sku: Name
     qty: Qty
-    hold_id: str | None = Field(default=None, max_length=40)
+    hold_id: Annotated[str, Field(pattern=HOLD_ID_PATTERN)] | None = None
 
 
 class OrderIn(Body):
     ref: Name
     channel: Name
     priority: Annotated[int, Field(ge=0, le=1000)] = 0
-    customer: str | None = Field(default=None, max_length=200)
+    customer: Note | None = None
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -207,12 +230,12 @@ class OrderOut(BaseModel):
 
 
 class LineRef(Body):
-    line: Annotated[int, Field(ge=1)]
+    line: LineNo
     qty: Qty | None = None
 
 
 class CancelIn(Body):
-    lines: list[LineRef] | None = Field(default=None, min_length=1)
+    lines: list[LineRef] | None = Field(default=None, min_length=1, max_length=500)
 
 
 class ConsentIn(Body):
@@ -220,7 +243,7 @@ class ConsentIn(Body):
 
 
 class ShipLine(Body):
-    line: Annotated[int, Field(ge=1)]
+    line: LineNo
     qty: Qty
 
 
@@ -263,10 +286,64 @@ class EventPage(BaseModel):
     next: int
 
 
+Role = Literal["admin", "ops", "storefront", "viewer"]
+AuditRole = Literal["admin", "ops", "storefront", "viewer", "cli"]  # cli: the command line, with no key
+
+
 class KeyIn(Body):
-    name: str = Field(min_length=1, max_length=100)
-    role: Literal["admin", "ops", "storefront", "viewer"]
-    channels: list[Name] | None = None
+    name: KeyName
+    role: Role
+    channels: list[Name] | None = Field(default=None, max_length=100, description="storefront keys only: "
+                                        "the channels it may sell and look on (required for them)")
+
+
+class KeyOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    channels: list[str] | None
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class KeyCreated(BaseModel):
+    id: int
+    name: str
+    role: Role
+    channels: list[str] | None
+    secret: str = Field(description="shown here once and never again: only its SHA-256 digest is stored")
+
+
+class AuditEntry(BaseModel):
+    id: int
+    occurred_at: datetime
+    request_id: str
+    key_id: int | None
+    key_name: str
+    role: str
+    method: str
+    path: str
+    action: str
+    status: int
+    summary: dict[str, object]
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    next: int
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `code` is stable, and some problems add fields (`field`, `available`)."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    code: str
+    title: str
+    status: int
+    detail: str
 
 
 class WebhookIn(Body):

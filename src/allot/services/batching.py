@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from allot.services.book import BATCH, Book
+from allot.services.book import BATCH, Book, atomic
 from allot.store.db import Database
 
 Op = Callable[[Connection], Any]
@@ -92,7 +92,7 @@ class Batcher:
                 conn.info[BATCH] = books
                 try:
                     for job in batch:
-                        _run_one(conn, books, job)
+                        _run_one(conn, job)
                     for book in books.values():
                         book.flush()
                 finally:
@@ -103,15 +103,9 @@ class Batcher:
                     job.result, job.error = None, e
 
 
-def _run_one(conn: Connection, books: dict[str, Book], job: Job) -> None:
-    saved = {name: book.snapshot() for name, book in books.items()}
+def _run_one(conn: Connection, job: Job) -> None:
     try:
-        with conn.begin_nested():
+        with atomic(conn):
             job.result = job.op(conn)
     except Exception as e:
         job.error = e
-        for name in list(books):
-            if name in saved:
-                books[name].restore(saved[name])
-            else:
-                del books[name]  # opened by the failed request: its lock may be gone with the savepoint

@@ -8,7 +8,8 @@ state or promise date changed). `save` writes the plan summary the fast path rea
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -439,3 +440,26 @@ def _iso_or_none(moment: datetime | None) -> str | None:
 def save_all(books: Iterable[Book]) -> None:
     for book in books:
         book.save()
+
+
+@contextmanager
+def atomic(conn: Connection) -> Iterator[None]:
+    """A savepoint that, when it rolls back, also undoes what the work did to a batch's books.
+
+    Every place that catches a failure and carries on in the same transaction must use this,
+    not a bare savepoint: the books of a batch outlive one request, and a summary that kept a
+    rolled-back sale's units would sell them twice.
+    """
+    books: dict[str, Book] | None = conn.info.get(BATCH)
+    saved = {name: book.snapshot() for name, book in books.items()} if books is not None else {}
+    try:
+        with conn.begin_nested():
+            yield
+    except BaseException:
+        if books is not None:
+            for name in list(books):
+                if name in saved:
+                    books[name].restore(saved[name])
+                else:
+                    del books[name]  # opened by the undone work: its lock may be gone with the savepoint
+        raise

@@ -11,11 +11,14 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from allot.domain.errors import Invalid, NotFound
+from allot.domain.errors import Conflict, Invalid, NotFound
 from allot.services.common import as_utc
 from allot.store.tables import api_keys, server_secrets
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)
+# A generated key's first 12 characters ("allot_" + 6 random ones) identify it and give nothing away;
+# a secret someone chose (the bootstrap key) may be a weak one, so none of it is kept in the clear.
+SUPPLIED = "(supplied)"
 
 
 class Role(StrEnum):
@@ -43,11 +46,22 @@ def create(conn: Connection, name: str, role: str, channels: list[str] | None, n
     """Make a key; the secret is returned here and never again."""
     if role not in Role.__members__.values():
         raise Invalid("role", f"one of {', '.join(Role)}")
+    _check_scope(role, channels)
+    prefix = SUPPLIED if secret else None
     secret = secret or f"allot_{secrets.token_urlsafe(32)}"
     key_id = conn.execute(insert(api_keys).values(
-        name=name, role=role, channels=channels, prefix=secret[:12], secret_hash=digest(secret), created_at=now,
+        name=name, role=role, channels=channels, prefix=prefix or secret[:12], secret_hash=digest(secret),
+        created_at=now,
     )).inserted_primary_key[0]
     return {"id": key_id, "name": name, "role": role, "channels": channels, "secret": secret}
+
+
+def _check_scope(role: str, channels: list[str] | None) -> None:
+    """A storefront key sells on the channels it names, so it must name some; no other role is scoped."""
+    if role == Role.STOREFRONT and not channels:
+        raise Invalid("channels", "a storefront key must name the channels it may sell on")
+    if role != Role.STOREFRONT and channels:
+        raise Invalid("channels", "only a storefront key is limited to channels")
 
 
 def ensure(conn: Connection, secret: str, now: datetime) -> None:
@@ -81,9 +95,16 @@ def list_keys(conn: Connection) -> list[dict[str, Any]]:
              "created_at": r.created_at, "revoked_at": r.revoked_at, "last_used_at": r.last_used_at} for r in rows]
 
 
-def revoke(conn: Connection, key_id: int, now: datetime) -> None:
-    if conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now)).rowcount == 0:
+def revoke(conn: Connection, key_id: int, now: datetime, by: int | None = None) -> dict[str, Any]:
+    """Stop a key working; a key may not revoke itself (nobody locks the last admin out by accident)."""
+    if key_id == by:
+        raise Conflict("a key cannot revoke itself; use another admin key", key_id=key_id)
+    row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
+    if row is None:
         raise NotFound(f"unknown key {key_id}", key_id=key_id)
+    if row.revoked_at is None:
+        conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now))
+    return {"id": key_id, "name": row.name, "role": row.role, "revoked_at": row.revoked_at or now}
 
 
 def server_secret(conn: Connection, name: str, now: datetime) -> str:

@@ -29,6 +29,12 @@ def get(conn: Connection, ref: str) -> dict[str, Any]:
     }
 
 
+def channel_of(conn: Connection, ref: str) -> str:
+    """The channel an order was placed on."""
+    channel: str = _order(conn, ref).channel
+    return channel
+
+
 def _line_view(r: Any) -> dict[str, Any]:
     buckets = {b["key"]: b for b in r.summary["buckets"]}
     return {

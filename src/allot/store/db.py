@@ -23,15 +23,21 @@ def normalise_url(url: str) -> str:
     return url
 
 
+CONNECT_TIMEOUT = 10  # seconds to reach PostgreSQL before a request fails rather than hangs
+
+
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, connect_timeout: int = CONNECT_TIMEOUT) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         self._write_lock = threading.Lock()
-        self.engine = self._sqlite_engine() if self.is_sqlite else self._postgres_engine(pool_size)
+        self.engine = self._sqlite_engine() if self.is_sqlite else self._postgres_engine(pool_size, connect_timeout)
 
     def _sqlite_engine(self) -> Engine:
-        engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30})
+        # hide_parameters: a failing statement's error (and so the log) never shows the values it carried,
+        # such as a key's digest.
+        engine = create_engine(self.url, connect_args={"check_same_thread": False, "timeout": 30},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -50,8 +56,9 @@ class Database:
 
         return engine
 
-    def _postgres_engine(self, pool_size: int) -> Engine:
-        return create_engine(self.url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True)
+    def _postgres_engine(self, pool_size: int, connect_timeout: int) -> Engine:
+        return create_engine(self.url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True,
+                             pool_timeout=30, hide_parameters=True, connect_args={"connect_timeout": connect_timeout})
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

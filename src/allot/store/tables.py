@@ -268,6 +268,23 @@ idempotency_keys = Table(
     Column("created_at", Stamp(), nullable=False),
 )
 
+# Append-only: no API changes a row, and database triggers (migration 0003) refuse UPDATE and DELETE.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("occurred_at", Stamp(), nullable=False),
+    Column("request_id", String(100), nullable=False, index=True),
+    Column("api_key_id", BigInteger, index=True),
+    Column("key_name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("method", String(10), nullable=False),
+    Column("path", String(1000), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("summary", JSON, nullable=False),
+)
+
 # Secrets the server makes for itself, shared by every process on the database (the dashboard's
 # session-signing key when ALLOT_SESSION_SECRET is not set).
 server_secrets = Table(

@@ -10,6 +10,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,8 +20,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from allot.api import schemas as s
+from allot.api.middleware import request_id
 from allot.domain.errors import AllotError
-from allot.services import catalog, idempotency, impact, overview, purchasing
+from allot.services import audit, catalog, idempotency, impact, overview, purchasing
 from allot.web.guard import Editor, Form, User, WebError, WebUser, attempt
 from allot.web.routes import number
 from allot.web.views import redirect, render
@@ -78,6 +80,7 @@ def po_create(request: Request, user: Editor, form: Form) -> Response:
         with request.app.state.db.write() as conn:
             done = impact.measure(conn, [ln["sku"] for ln in rows],
                                   lambda c: purchasing.create(c, body.ref, body.supplier, rows, now), now)
+            _audit(conn, request, user, body.model_dump(mode="json"), done, now)
     except AllotError as e:  # a refusal is shown on the form, with what was typed
         return _new_form(request, user, form, e.detail)
     return redirect(f"/purchase-orders/{body.ref}?" + _notice("created", done))
@@ -150,7 +153,9 @@ def _commit(request: Request, user: WebUser, ref: str, build: Callable[[], Chang
 
     def run() -> str:
         with db.write() as conn:
-            query = _notice(kind, impact.measure(conn, change.skus, change.run, now))
+            done = impact.measure(conn, change.skus, change.run, now)
+            _audit(conn, request, user, posted, done, now)
+            query = _notice(kind, done)
             idempotency.remember(conn, user.key_id, key, fingerprint, 303, json.dumps(query), now)
             return query
 
@@ -162,6 +167,16 @@ def _commit(request: Request, user: WebUser, ref: str, build: Callable[[], Chang
         if seen is None:
             raise
         return redirect(f"/purchase-orders/{ref}?" + str(seen[1]))
+
+
+def _audit(conn: Connection, request: Request, user: WebUser, posted: dict[str, Any], done: impact.Impact,
+           now: datetime) -> None:
+    """A change made on the dashboard is audited like an API write, in the same transaction."""
+    result = {"changed": len(done.changes), "backordered": done.newly_backordered, "covered": done.newly_covered}
+    action = getattr(request.scope.get("route"), "name", None) or request.url.path
+    change = audit.Change(request_id(request.scope), request.method, request.url.path, action, 303,
+                          audit.summarise(dict(request.path_params), posted, result))
+    audit.record(conn, now, audit.Actor(user.key_id, user.name, user.role.value), change)
 
 
 def _notice(kind: str, done: impact.Impact) -> str:
