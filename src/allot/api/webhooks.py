@@ -17,12 +17,8 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 @router.post("", response_model=s.WebhookOut, status_code=201)
 def create(body: s.WebhookIn, ctx: Admin) -> JSONResponse:
-    def op(conn: Any) -> dict[str, Any]:
-        made = webhooks.create(conn, body.url, body.events, body.secret, body.max_attempts, ctx.now)
-        made.pop("created")
-        return made
-
-    return write(ctx, body, op, 201)
+    return write(ctx, body, lambda conn: webhooks.create(conn, body.url, body.events, body.secret,
+                                                         body.max_attempts, ctx.now), 201)
 
 
 @router.get("", response_model=s.WebhookList)
@@ -57,13 +53,11 @@ def deliveries(
 
 
 @router.post("/{webhook_id}/deliveries/{delivery_id}/redeliver", response_model=s.DeliveryOut)
-def redeliver(webhook_id: Id, delivery_id: Id, ctx: Admin) -> Any:
-    with ctx.db.write() as conn:
-        return webhooks.redeliver(conn, webhook_id, delivery_id, ctx.now)
+def redeliver(webhook_id: Id, delivery_id: Id, ctx: Admin) -> Response:
+    return write(ctx, None, lambda conn: webhooks.redeliver(conn, webhook_id, delivery_id, ctx.now))
 
 
 @router.post("/{webhook_id}/redeliver", response_model=s.RequeuedOut)
-def redeliver_dead(webhook_id: Id, ctx: Admin) -> Any:
+def redeliver_dead(webhook_id: Id, ctx: Admin) -> Response:
     """Send every dead letter of this webhook again."""
-    with ctx.db.write() as conn:
-        return webhooks.redeliver_dead(conn, webhook_id, ctx.now)
+    return write(ctx, None, lambda conn: webhooks.redeliver_dead(conn, webhook_id, ctx.now))

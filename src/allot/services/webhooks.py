@@ -28,7 +28,7 @@ def create(conn: Connection, url: str, event_types: list[str] | None, secret: st
         url=url, event_types=event_types or None, secret=secret,
         max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS, cursor=outbox.last_position(conn), created_at=now,
     ).returning(webhooks.c.id)).scalar_one()
-    return get(conn, webhook_id) | {"secret": secret, "created": True}
+    return get(conn, webhook_id) | {"secret": secret}
 
 
 def list_all(conn: Connection) -> list[dict[str, Any]]:
