@@ -14,7 +14,8 @@ import pytest
 from tests.e2e.test_roles import MATRIX, WEB, World, app_operations
 from tests.e2e.trust import DATABASES, Server, allot, new_key, ok, serving, unique
 
-WRITES = sorted((m, p) for m, p in MATRIX if m != "GET")
+# Calls the matrix makes that are refused even when allowed (409, 404) change nothing, so write no audit row.
+WRITES = sorted((m, p) for (m, p), (_, _, success) in MATRIX.items() if m != "GET" and success < 400)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
