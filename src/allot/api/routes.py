@@ -159,6 +159,13 @@ def get_order(ref: PathName, ctx: SaleReader) -> Any:
         return orders.get(conn, ref)
 
 
+@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
+def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
+    """Why a line ships when it ships: queue position, covering supply, promise history."""
+    with ctx.db.read() as conn:
+        return explain.explain_line(conn, ref, n, ctx.now)
+
+
 @router.post("/orders/{ref}/cancel", response_model=s.OrderOut, tags=["orders"])
 def cancel_order(ref: PathName, ctx: Ops, body: s.CancelIn | None = None) -> Response:
     lines = [ln.model_dump() for ln in body.lines] if body and body.lines else None
@@ -242,10 +249,3 @@ def _utc(moment: datetime | None, field: str) -> datetime | None:
         return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     except OverflowError:
         raise Invalid(field, "out of range") from None
-
-
-@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
-def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
-    """Why a line ships when it ships: queue position, covering supply, promise history."""
-    with ctx.db.read() as conn:
-        return explain.explain_line(conn, ref, n, ctx.now)
