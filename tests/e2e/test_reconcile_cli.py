@@ -33,10 +33,12 @@ def lived_in(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]
     loaded = allot(url, "demo", cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     srv = Server(url, tmp_path)
-    with srv.client() as admin:
-        live_a_while(admin)
-    yield srv
-    srv.stop()
+    try:
+        with srv.client() as admin:
+            live_a_while(admin)
+        yield srv
+    finally:
+        srv.stop()
 
 
 def live_a_while(api: httpx.Client) -> None:
@@ -74,7 +76,7 @@ def _orders(api: httpx.Client) -> None:
     ok(api.post("/v1/orders/M-2030/cancel"), 200)
     ok(api.post("/v1/orders/AMZ-3001/shipments", json={"lines": [{"line": 1, "qty": 1}]}), 201)
     ok(api.post("/v1/orders/AMZ-3002/shipments", json={"lines": [{"line": 1, "qty": 2}]}), 201)
-    ok(api.put("/v1/skus/CANVAS-TOTE/channels/amazon", json={"quota": 70}), 200)
+    ok(api.put("/v1/skus/CANVAS-TOTE/channels/amazon", json={"quota": 70}), 200, 201)
 
 
 def _supply(api: httpx.Client) -> None:

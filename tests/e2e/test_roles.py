@@ -84,7 +84,7 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
         lambda w: Call("PUT", f"/v1/channels/{unique('c')}", {"allow_backorder": True, "allow_preorder": False}),
         OPS, 201),
     ("PUT", "/v1/skus/{sku}/channels/{channel}"): (
-        lambda w: Call("PUT", f"/v1/skus/{w.sku()}/channels/{WEB}", {"quota": 5}), OPS, 200),
+        lambda w: Call("PUT", f"/v1/skus/{w.sku()}/channels/{WEB}", {"quota": 5}), OPS, 201),
     ("POST", "/v1/stock/adjustments"): (
         lambda w: Call("POST", "/v1/stock/adjustments", {"sku": w.sku(), "delta": 3, "reason": "found"}), OPS, 201),
     ("POST", "/v1/stock/counts"): (

@@ -20,6 +20,7 @@ STATUS: dict[type[errors.AllotError], int] = {
     errors.Forbidden: 403,
 }
 TYPE_BASE = "https://allot.dev/problems/"
+MEDIA_TYPE = "application/problem+json"
 HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -33,7 +34,14 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
     headers = dict(headers or {})
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def of(exc: errors.AllotError) -> tuple[int, dict[str, Any]]:
+    """The status and problem body for a domain error (stored as the answer to an idempotency key)."""
+    status = status_of(exc)
+    return status, {"type": TYPE_BASE + exc.code, "code": exc.code, "title": type(exc).__name__, "status": status,
+                    "detail": exc.detail, **exc.extra}
 
 
 def field_of(loc: tuple[Any, ...]) -> str:
@@ -44,7 +52,9 @@ def field_of(loc: tuple[Any, ...]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.AllotError)
     async def _domain(_: Request, exc: errors.AllotError) -> JSONResponse:
-        return problem(status_of(exc), exc.code, type(exc).__name__, exc.detail, **exc.extra)
+        status, body = of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

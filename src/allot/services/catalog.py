@@ -5,11 +5,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from allot.domain.errors import Invalid, NotFound
 from allot.domain.model import Mode
 from allot.services.book import EMPTY_SUMMARY, Book
+from allot.store.bulk import insert_new
 from allot.store.tables import channels, sku_channels, skus
 
 SKU_SETTINGS = ("name", "mode", "release_date", "handling_days", "incoming_buffer", "safety_stock",
@@ -19,17 +20,16 @@ SKU_SETTINGS = ("name", "mode", "release_date", "handling_days", "incoming_buffe
 def put_sku(conn: Connection, sku: str, settings: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Create or change a SKU; a change re-plans it, since promises depend on every setting."""
     _check_sku_settings(settings)
-    exists = conn.execute(select(skus.c.id).where(skus.c.sku == sku)).scalar() is not None
     values = {k: settings[k] for k in SKU_SETTINGS if k in settings}
-    if exists:
-        conn.execute(update(skus).where(skus.c.sku == sku).values(**values, updated_at=now))
-    else:
-        conn.execute(insert(skus).values(sku=sku, summary=EMPTY_SUMMARY, on_hand=0, next_seq=1,
-                                         created_at=now, updated_at=now, **_defaults(values)))
+    created = insert_new(conn, skus, {"sku": sku, "summary": EMPTY_SUMMARY, "on_hand": 0, "next_seq": 1,
+                                      "created_at": now, "updated_at": now, **_defaults(values)}, ["sku"])
     book = Book.open(conn, [sku], now)[sku]
-    book.replan({"op": "sku.updated" if exists else "sku.created", "sku": sku})
+    if not created:
+        conn.execute(update(skus).where(skus.c.sku == sku).values(**values, updated_at=now))
+        book = Book.open(conn, [sku], now)[sku]  # read the new settings under the lock
+    book.replan({"op": "sku.created" if created else "sku.updated", "sku": sku})
     book.save()
-    return get_sku(conn, sku) | {"created": not exists}
+    return get_sku(conn, sku) | {"created": created}
 
 
 def _defaults(values: dict[str, Any]) -> dict[str, Any]:
@@ -64,15 +64,15 @@ def sku_names(conn: Connection) -> list[str]:
 
 def put_channel(conn: Connection, name: str, settings: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Create or change a channel; every SKU is re-planned, since buckets and padding may change."""
-    row = conn.execute(select(channels).where(channels.c.name == name)).first()
-    if row is None:
-        conn.execute(insert(channels).values(name=name, **settings))
-    else:
+    created = insert_new(conn, channels, {"name": name, **settings}, ["name"])
+    if not created:
+        names = sku_names(conn)
+        Book.open(conn, names, now)  # lock every SKU first: their sales read this channel's rules
         conn.execute(update(channels).where(channels.c.name == name).values(**settings))
-        for book in Book.open(conn, sku_names(conn), now).values():
+        for book in Book.open(conn, names, now).values():
             book.replan({"op": "channel.updated", "channel": name})
             book.save()
-    return {"channel": name, **settings, "created": row is None}
+    return {"channel": name, **settings, "created": created}
 
 
 def put_quota(conn: Connection, sku: str, channel: str, quota: int | None) -> dict[str, Any]:
@@ -82,11 +82,11 @@ def put_quota(conn: Connection, sku: str, channel: str, quota: int | None) -> di
         raise NotFound(f"unknown SKU {sku!r}", sku=sku)
     require_channel(conn, channel, field="channel")
     key = (sku_channels.c.sku_id == sku_id) & (sku_channels.c.channel == channel)
-    if conn.execute(select(sku_channels.c.sku_id).where(key)).first() is None:
-        conn.execute(insert(sku_channels).values(sku_id=sku_id, channel=channel, quota=quota))
-    else:
+    created = insert_new(conn, sku_channels, {"sku_id": sku_id, "channel": channel, "quota": quota},
+                         ["sku_id", "channel"])
+    if not created:
         conn.execute(update(sku_channels).where(key).values(quota=quota))
-    return {"sku": sku, "channel": channel, "quota": quota}
+    return {"sku": sku, "channel": channel, "quota": quota, "created": created}
 
 
 def require_channel(conn: Connection, name: str, *, field: str) -> None:

@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from allot.store.tables import events
 
@@ -51,3 +53,13 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
         return
     _copy(conn, "COPY events (type, occurred_at, sku, order_ref, line, data) FROM STDIN",
           [(r["type"], r["occurred_at"], r["sku"], r["order_ref"], r["line"], json.dumps(r["data"])) for r in rows])
+
+
+def insert_new(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> bool:
+    """Insert unless a row with these keys exists; True when this call created it.
+
+    Racing identical PUTs then agree (one creates, the others update) instead of failing.
+    """
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    return conn.execute(stmt.returning(table.c[keys[0]])).first() is not None

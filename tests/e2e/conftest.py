@@ -1,0 +1,41 @@
+"""One live `allot serve` per test module and database kind, so the e2e suite stays fast.
+
+Tests share the server, so each builds its own world (fresh SKU names, refs, channels) with the
+factories in `world.py` and never relies on what another test left behind.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PG_URL, Server, need_postgres, reset_postgres
+
+DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def database_url(kind: str, tmp: Path) -> str:
+    """An empty, migrated database of the given kind (PostgreSQL is reset: the caller owns it)."""
+    if kind == "postgres":
+        need_postgres()
+        reset_postgres().dispose()
+        return PG_URL
+    return f"sqlite:///{tmp / 'allot.db'}"
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real server on each kind of database, shared by the tests of one module."""
+    tmp = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    srv = Server(database_url(request.param, tmp), tmp)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def api(live_server: Server) -> Iterator[httpx.Client]:
+    """An admin client of the module's server."""
+    with live_server.client() as client:
+        yield client
