@@ -1,7 +1,10 @@
-"""The `allot` command: serve, migrate, make keys, load the demo."""
+"""The `allot` command: serve, run the webhook worker, migrate, make keys, load the demo."""
 from __future__ import annotations
 
 import copy
+import os
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +26,8 @@ from allot.services.reconcile import reconcile as check
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.store.migrate import upgrade
-from allot.workers.sweeper import sweep
+from allot.workers.relay import RelayThread, options_from
+from allot.workers.sweeper import Sweeper, sweep
 
 app = typer.Typer(help="Allot: sell stock that has not arrived yet, without overselling.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.")
@@ -53,9 +57,12 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
+    relay: Annotated[bool, typer.Option(help="deliver webhooks from the server (off: run `allot worker`)")] = True,
 ) -> None:
     """Serve the API and the dashboard (migrates the database first)."""
     prepare(Settings.from_env())
+    if not relay:
+        os.environ["ALLOT_RELAY"] = "off"  # the only way to reach the app factory in every server process
     # No access log: request lines carry nothing we need, and one mistake there could leak a key.
     uvicorn.run("allot.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, log_config=log_config())
@@ -69,6 +76,33 @@ def log_config() -> dict[str, Any]:
                                    "stream": "ext://sys.stderr"}
     config["loggers"]["allot"] = {"handlers": ["allot"], "level": "INFO", "propagate": False}
     return config
+
+
+@app.command()
+def worker(
+    sweep: Annotated[bool, typer.Option(help="also expire holds and consent deadlines")] = True,
+) -> None:
+    """Deliver webhooks (and sweep) in the foreground; run one or more beside `allot serve --no-relay`."""
+    settings = Settings.from_env()
+    prepare(settings)
+    db = Database(settings.database_url)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    threads: list[threading.Thread] = [RelayThread(db, _utcnow, options_from(settings), stop)]
+    if sweep:
+        threads.append(Sweeper(db, _utcnow, settings.sweep_seconds, stop))
+    for t in threads:
+        t.start()
+    console.print("worker running: delivering webhooks" + (" and sweeping" if sweep else ""))
+    stop.wait()
+    for t in threads:
+        t.join(timeout=15)
+    db.dispose()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @db_app.command("upgrade")

@@ -429,8 +429,7 @@ def test_the_same_put_sent_to_every_process_at_once_creates_once_and_never_confl
         db.dispose()
     statuses = Counter(a.status_code for a in answers)
     assert set(statuses) <= {200, 201}, [a.text for a in answers if a.status_code not in (200, 201)][:2]
-    if resource != "quota":  # a quota's PUT answers 200 even on create (see test_api)
-        assert statuses[201] == 1, dict(statuses)
+    assert statuses[201] == 1, dict(statuses)
     if resource == "sku":
         assert ok(admin.get(f"/v1/skus/{s}"), 200)["mode"] == "stock"
     elif resource == "channel":

@@ -76,7 +76,7 @@ def _orders(api: httpx.Client) -> None:
     ok(api.post("/v1/orders/M-2030/cancel"), 200)
     ok(api.post("/v1/orders/AMZ-3001/shipments", json={"lines": [{"line": 1, "qty": 1}]}), 201)
     ok(api.post("/v1/orders/AMZ-3002/shipments", json={"lines": [{"line": 1, "qty": 2}]}), 201)
-    ok(api.put("/v1/skus/CANVAS-TOTE/channels/amazon", json={"quota": 70}), 200, 201)
+    ok(api.put("/v1/skus/CANVAS-TOTE/channels/amazon", json={"quota": 70}), 201)
 
 
 def _supply(api: httpx.Client) -> None:

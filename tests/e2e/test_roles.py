@@ -64,6 +64,10 @@ class World:
         hold_id: str = ok(self.shop.post("/v1/holds", json=body), 201)["id"]
         return hold_id
 
+    def webhook(self) -> int:
+        hook_id: int = ok(self.admin.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}), 201)["id"]
+        return hook_id
+
     def key(self) -> int:
         key_id: int = new_key(self.admin, "viewer")["id"]
         return key_id
@@ -121,6 +125,25 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     ("POST", "/v1/keys"): (lambda w: Call("POST", "/v1/keys", {"name": unique("k"), "role": "viewer"}), ADMIN, 201),
     ("DELETE", "/v1/keys/{key_id}"): (lambda w: Call("DELETE", f"/v1/keys/{w.key()}"), ADMIN, 204),
     ("GET", "/v1/audit"): (lambda w: Call("GET", "/v1/audit", params={"limit": "5"}), ADMIN, 200),
+    ("POST", "/v1/webhooks"): (lambda w: Call("POST", "/v1/webhooks", {"url": "http://127.0.0.1:9/hook"}), ADMIN, 201),
+    ("GET", "/v1/webhooks"): (lambda w: Call("GET", "/v1/webhooks"), ADMIN, 200),
+    ("GET", "/v1/webhooks/{webhook_id}"): (lambda w: Call("GET", f"/v1/webhooks/{w.webhook()}"), ADMIN, 200),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): (lambda w: Call("DELETE", f"/v1/webhooks/{w.webhook()}"), ADMIN, 204),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): (
+        lambda w: Call("GET", f"/v1/webhooks/{w.webhook()}/deliveries"), ADMIN, 200),
+    # No such delivery: an admin gets past the role check to the 404, everyone else stops at 403.
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): (
+        lambda w: Call("POST", f"/v1/webhooks/{w.webhook()}/deliveries/999999/redeliver"), ADMIN, 404),
+    ("POST", "/v1/webhooks/{webhook_id}/redeliver"): (
+        lambda w: Call("POST", f"/v1/webhooks/{w.webhook()}/redeliver"), ADMIN, 200),
+    ("GET", "/v1/skus/{sku}/backordered"): (lambda w: Call("GET", f"/v1/skus/{w.sku()}/backordered"), READERS, 200),
+    ("POST", "/v1/skus/{sku}/backordered/cancel"): (
+        lambda w: Call("POST", f"/v1/skus/{w.sku()}/backordered/cancel", {"reason": "supplier short"}), OPS, 200),
+    ("POST", "/v1/skus/{sku}/backordered/keep"): (
+        lambda w: Call("POST", f"/v1/skus/{w.sku()}/backordered/keep", {"reason": "keep waiting"}), OPS, 200),
+    # No consent was asked for: a seller gets past the role check to the 409.
+    ("POST", "/v1/orders/{ref}/lines/{n}/consent"): (
+        lambda w: Call("POST", f"/v1/orders/{w.order()}/lines/1/consent", {"accept": True}), SELLERS, 409),
 }
 
 

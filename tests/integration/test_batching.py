@@ -13,6 +13,7 @@ from sqlalchemy import Connection, func, select
 from allot.domain.errors import SaleRefused
 from allot.services import catalog, selling, stock
 from allot.services.batching import Batcher
+from allot.services.book import atomic
 from allot.services.reconcile import reconcile
 from allot.store.db import Database
 from allot.store.tables import holds
@@ -30,7 +31,8 @@ def hold_one(now: datetime) -> Callable[[Connection], Any]:
 
 
 def run_as_one_batch(batcher: Batcher, ops: list[Callable[[Connection], Any]]) -> list[Any]:
-    """Submit ops one after another while the first (the leader) waits, so all form one batch."""
+    """The first op runs (and waits) while the others queue up behind it in order; they then
+    form the next batch together."""
     gate = threading.Event()
     answers: list[Any] = [None] * len(ops)
 
@@ -112,4 +114,26 @@ def test_concurrent_batches_never_oversell(db: Database, now: datetime, threads:
     assert len(accepted) == 50
     with db.read() as conn:
         assert conn.execute(select(func.sum(holds.c.qty))).scalar() == 50
+        assert reconcile(conn, now) == []
+
+
+def test_a_refusal_caught_inside_a_batch_leaves_no_trace_in_the_plan(db: Database, now: datetime) -> None:
+    """An answered refusal (as an idempotent request stores it) must not keep its units in memory."""
+    a_hot_sku(db, now, on_hand=5)
+    batcher = Batcher(db)
+
+    def refused_order(conn: Connection) -> Any:
+        try:
+            with atomic(conn):
+                selling.place_order(conn, "O-1", "web", 0, None, [{"sku": "HOT", "qty": 2}, {"sku": "HOT", "qty": 9}],
+                                    now)
+        except SaleRefused as e:
+            return e
+
+    answers = run_as_one_batch(batcher, [hold_one(now), hold_one(now), refused_order,
+                                         lambda conn: selling.place_hold(conn, "HOT", 3, "web", 600, now), hold_one(now)])
+
+    assert isinstance(answers[1], dict) and isinstance(answers[2], SaleRefused)
+    assert isinstance(answers[3], dict) and isinstance(answers[4], SaleRefused)
+    with db.read() as conn:
         assert reconcile(conn, now) == []

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from allot.services import catalog, orders, purchasing, reports, selling, stock
+from allot.services import catalog, orders, outbox, purchasing, reports, selling, stock
 from allot.store.db import Database
 from allot.store.tables import events
 
@@ -188,9 +188,16 @@ def test_event_ids_strictly_increase_in_the_order_things_happened(db: Database, 
         "order_line.shipped")
 
 
+def publish(db: Database) -> None:
+    """What GET /v1/events (and the relay) do first: give committed events their feed positions."""
+    with db.write() as conn:
+        outbox.sequence(conn)
+
+
 def test_the_event_feed_pages_with_a_cursor(db: Database, now: datetime) -> None:
     with db.write() as conn:
         busy_day(conn, now)
+    publish(db)
     with db.read() as conn:
         everything = reports.event_page(conn, 0, 1000)["events"]
         pages: list[list[dict[str, Any]]] = []
@@ -216,6 +223,7 @@ def test_the_event_feed_filters_by_sku(db: Database, now: datetime) -> None:
         catalog.put_sku(conn, LAMP, {"mode": "backorder"}, now)
         stock.adjust(conn, LAMP, 1, "sample", now)
         selling.place_order(conn, "LAMP-1", "web", 0, None, [{"sku": LAMP, "qty": 1}], now)
+    publish(db)
     with db.read() as conn:
         everything = reports.event_page(conn, 0, 1000)["events"]
         lamp = reports.event_page(conn, 0, 1000, sku=LAMP)["events"]

@@ -1,4 +1,4 @@
-"""The ASGI app: API, health check, and the background sweeper, built from settings once."""
+"""The ASGI app: API, health check, and the background sweeper and webhook relay, built from settings once."""
 from __future__ import annotations
 
 import logging
@@ -16,9 +16,11 @@ from allot.api import problems
 from allot.api.deps import KeyCache
 from allot.api.middleware import Guard
 from allot.api.routes import router
+from allot.api.webhooks import router as webhook_router
 from allot.services.batching import Batcher
 from allot.settings import Settings
 from allot.store.db import Database
+from allot.workers.relay import RelayThread, options_from
 from allot.workers.sweeper import Sweeper
 
 log = logging.getLogger("allot")
@@ -30,19 +32,24 @@ def utcnow() -> datetime:
 
 def create_app(settings: Settings | None = None, clock: Callable[[], datetime] = utcnow,
                sweep: bool = True) -> FastAPI:
+    """The app; `sweep=False` starts no background threads (neither the sweeper nor the relay)."""
     settings = settings or Settings.from_env()
     db = Database(settings.database_url)
     stop = threading.Event()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        sweeper = Sweeper(db, clock, settings.sweep_seconds, stop) if sweep else None
-        if sweeper:
-            sweeper.start()
+        workers: list[threading.Thread] = []
+        if sweep:
+            workers.append(Sweeper(db, clock, settings.sweep_seconds, stop))
+        if sweep and settings.relay:
+            workers.append(RelayThread(db, clock, options_from(settings), stop))
+        for worker in workers:
+            worker.start()
         yield
         stop.set()
-        if sweeper:
-            sweeper.join(timeout=5)
+        for worker in workers:
+            worker.join(timeout=5)
         db.dispose()
 
     app = FastAPI(title="Allot", version="1", lifespan=lifespan,
@@ -66,5 +73,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
         return {"status": "ok"}
 
     app.include_router(router)
+    app.include_router(webhook_router)
     dashboard.install(app, settings)
     return app

@@ -21,8 +21,9 @@ from sqlalchemy.exc import IntegrityError
 
 from allot.api import problems
 from allot.api.middleware import request_id
-from allot.domain.errors import Forbidden, Invalid, Unauthorized
-from allot.services import audit, batching, idempotency, keys, orders, selling
+from allot.domain.errors import AllotError, Forbidden, Invalid, Unauthorized
+from allot.services import audit, idempotency, keys, orders, selling
+from allot.services.book import atomic
 from allot.services.keys import Principal, Role
 from allot.store.db import Database
 
@@ -178,13 +179,16 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
 
     def run(conn: Connection) -> tuple[int, Any, bool]:
         if not key:
-            return *_run(ctx, conn, body, op, status), False
+            code, content = _run(ctx, conn, body, op, status)
+            return code, content, False
         seen = idempotency.recall(conn, key_id, key, fingerprint)
         if seen is not None:
             return seen[0], seen[1], True
-        # A refusal is an answer too: the retry gets the same one. It changed nothing, so it has no audit row.
-        done, refused = batching.attempt(conn, lambda c: _run(ctx, c, body, op, status))
-        code, content = problems.of(refused) if refused is not None else done
+        try:
+            with atomic(conn):
+                code, content = _run(ctx, conn, body, op, status)
+        except AllotError as refused:  # a refusal is an answer too: the retry gets the same one
+            code, content = problems.of(refused)
         idempotency.remember(conn, key_id, key, fingerprint, code, json.dumps(content), ctx.now)
         return code, content, False
 
@@ -232,7 +236,7 @@ def _change(request: Request, body: BaseModel | None, content: Any, code: int) -
 def _respond(content: Any, status: int, headers: dict[str, str] | None = None) -> Response:
     if status == 204:
         return Response(status_code=204, headers=headers)
-    media = problems.MEDIA_TYPE if status >= 400 else None  # a refusal replayed under its key
+    media = problems.MEDIA_TYPE if status >= 400 else None
     return JSONResponse(content, status_code=status, headers=headers, media_type=media)
 
 

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from allot.api.schemas import Problem
 from allot.domain import errors
 
 STATUS: dict[type[errors.AllotError], int] = {
@@ -22,6 +23,16 @@ STATUS: dict[type[errors.AllotError], int] = {
 TYPE_BASE = "https://allot.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
 HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+MAX_ID = 2**63 - 1  # the largest id either database stores
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem answers a router may give (all of them by default)."""
+    problem_json = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {code: {"model": Problem, "description": "RFC 9457 problem details", "content": {MEDIA_TYPE: problem_json}}
+            for code in codes or (401, 403, 404, 409, 413, 422)}
 
 
 def status_of(exc: errors.AllotError) -> int:

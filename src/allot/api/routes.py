@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Response
 from allot.api import schemas as s
 from allot.api.deps import (
     Admin,
+    Ctx,
     Ops,
     Reader,
     SaleReader,
@@ -22,20 +23,24 @@ from allot.api.deps import (
     check_order,
     write,
 )
+from allot.api.problems import MAX_ID, problem_responses
 from allot.domain.errors import Invalid
-from allot.services import audit, catalog, explain, keys, orders, purchasing, reports, selling, stock
-from allot.services.book import Book
+from allot.services import (
+    audit,
+    catalog,
+    explain,
+    keys,
+    orders,
+    outbox,
+    purchasing,
+    reports,
+    selling,
+    shortages,
+    stock,
+)
+from allot.services.book import Book, save_all
 
-MAX_ID = 2**63 - 1  # the largest id either database stores
-
-
-def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    problem_json = {"schema": {"$ref": "#/components/schemas/Problem"}}
-    return {code: {"model": s.Problem, "description": "RFC 9457 problem details",
-                   "content": {"application/problem+json": problem_json}} for code in codes}
-
-
-router = APIRouter(prefix="/v1", responses=_problems(401, 403, 404, 409, 413, 422))
+router = APIRouter(prefix="/v1", responses=problem_responses())
 PathName = Annotated[str, Path(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
 HoldId = Annotated[str, Path(pattern=s.HOLD_ID_PATTERN)]
 ChannelQuery = Annotated[str | None, Query(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
@@ -58,6 +63,25 @@ def put_sku(sku: PathName, body: s.SkuIn, ctx: Ops) -> Response:
 def get_sku(sku: PathName, ctx: Reader) -> Any:
     with ctx.db.read() as conn:
         return catalog.get_sku(conn, sku)
+
+
+@router.get("/skus/{sku}/backordered", response_model=s.BackorderedOut, tags=["short shipments"])
+def backordered(sku: PathName, ctx: Reader) -> Any:
+    _tidy(ctx, sku)
+    with ctx.db.read() as conn:
+        return shortages.backordered(conn, sku, ctx.now)
+
+
+@router.post("/skus/{sku}/backordered/cancel", response_model=s.BackorderedOut, tags=["short shipments"])
+def cancel_backordered(sku: PathName, body: s.BackorderCancelIn, ctx: Ops) -> Response:
+    lines = [ln.model_dump() for ln in body.lines] if body.lines else None
+    return write(ctx, body, lambda conn: shortages.cancel(conn, sku, body.reason, lines, body.whole_line, ctx.now))
+
+
+@router.post("/skus/{sku}/backordered/keep", response_model=s.BackorderedOut, tags=["short shipments"])
+def keep_backordered(sku: PathName, body: s.BackorderKeepIn, ctx: Ops) -> Response:
+    lines = [ln.model_dump() for ln in body.lines] if body.lines else None
+    return write(ctx, body, lambda conn: shortages.keep(conn, sku, body.reason, lines, ctx.now))
 
 
 @router.put("/channels/{channel}", response_model=s.ChannelOut, tags=["catalog"],
@@ -137,7 +161,7 @@ def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
 
 @router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
              responses={409: {"description": "refused: `available` says what the channel could get"},
-                        **_problems(410)})
+                        **problem_responses(410)})
 def place_order(body: s.OrderIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     lines = [ln.model_dump() for ln in body.lines]
@@ -157,6 +181,11 @@ def place_order(body: s.OrderIn, ctx: Seller) -> Response:
 def get_order(ref: PathName, ctx: SaleReader) -> Any:
     with ctx.db.read() as conn:
         check_order(ctx, conn, ref)
+        overdue = orders.consent_overdue(conn, ref, ctx.now)
+    if overdue:  # a consent deadline passed: apply its default now, at read time
+        with ctx.db.write() as conn:
+            save_all(Book.open(conn, overdue, ctx.now).values())
+    with ctx.db.read() as conn:
         return orders.get(conn, ref)
 
 
@@ -165,6 +194,14 @@ def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
     """Why a line ships when it ships: queue position, covering supply, promise history."""
     with ctx.db.read() as conn:
         return explain.explain_line(conn, ref, n, ctx.now)
+
+
+@router.post("/orders/{ref}/lines/{n}/consent", response_model=s.OrderOut, tags=["orders"],
+             responses={409: {"description": "no open consent request on that line"}})
+def answer_consent(ref: PathName, n: Annotated[int, Path(ge=1)], body: s.ConsentIn, ctx: Seller) -> Response:
+    with ctx.db.read() as conn:
+        check_channels(ctx, [orders.get(conn, ref)["channel"]])
+    return write(ctx, body, lambda conn: orders.answer_consent(conn, ref, n, body.accept, ctx.now))
 
 
 @router.post("/orders/{ref}/cancel", response_model=s.OrderOut, tags=["orders"])
@@ -182,18 +219,28 @@ def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> Response:
 @router.get("/availability/{sku}", response_model=s.AvailabilityOut, tags=["selling"])
 def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = None) -> Any:
     check_availability_channel(ctx, channel)
-    with ctx.db.read() as conn:
-        stale = reports.needs_tidy(conn, sku, ctx.now)
-    if stale:  # a hold expired since the last plan: expire it now, at read time (a tidy-up, not audited)
-        with ctx.db.write() as conn:
-            Book.open(conn, [sku], ctx.now)[sku].save()
+    _tidy(ctx, sku)
     with ctx.db.read() as conn:
         return reports.availability(conn, sku, channel, ctx.now)
+
+
+def _tidy(ctx: Ctx, sku: str) -> None:
+    """A hold expired or a consent deadline passed since the last plan: apply it now, at read time."""
+    with ctx.db.read() as conn:
+        stale = reports.needs_tidy(conn, sku, ctx.now)
+    if stale:
+        with ctx.db.write() as conn:
+            Book.open(conn, [sku], ctx.now)[sku].save()
 
 
 @router.get("/events", response_model=s.EventPage, tags=["events"])
 def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
            sku: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None) -> Any:
+    with ctx.db.read() as conn:
+        behind = outbox.behind(conn)
+    if behind:  # publish what has committed since the relay last ran, so a reader never waits for it
+        with ctx.db.write() as conn:
+            outbox.sequence(conn)
     with ctx.db.read() as conn:
         return reports.event_page(conn, after, limit, sku)
 

@@ -49,6 +49,9 @@ class SkuIn(Body):
     safety_stock: Count = 0
     backorder_limit: Count | None = None
     backorder_lead_days: Days | None = None
+    allocation_policy: Literal["fifo", "fair_share"] = Field(
+        default="fifo", description="fifo: first come, first served; fair_share: a shortage is split in "
+                                    "proportion to open quantity (wholesale lines)")
 
 
 class SkuOut(BaseModel):
@@ -61,6 +64,7 @@ class SkuOut(BaseModel):
     safety_stock: int
     backorder_limit: int | None
     backorder_lead_days: int | None
+    allocation_policy: str
     on_hand: int
 
 
@@ -68,6 +72,13 @@ class ChannelIn(Body):
     allow_backorder: bool
     allow_preorder: bool
     padding_days: Days = 0
+    consent_after_days: Days | None = Field(
+        default=None, description="ask the customer once a promise slips more than this many days past the "
+                                  "first promise (or the line is backordered); null: never ask")
+    consent_window_days: Annotated[int, Field(ge=0, le=365)] = Field(
+        default=7, description="days the customer has to answer")
+    consent_default: Literal["cancel", "keep"] = Field(
+        default="keep", description="what happens to the line when the customer does not answer in time")
 
 
 class ChannelOut(ChannelIn):
@@ -205,6 +216,8 @@ class OrderLineOut(BaseModel):
     first_promise_date: date | None
     hold_id: str | None
     allocation: list[AllocationOut]
+    consent_status: Literal["needs_consent", "accepted", "rejected", "expired", "kept", "withdrawn"] | None = None
+    consent_deadline: datetime | None = None
 
 
 class OrderOut(BaseModel):
@@ -223,6 +236,10 @@ class LineRef(Body):
 
 class CancelIn(Body):
     lines: list[LineRef] | None = Field(default=None, min_length=1, max_length=500)
+
+
+class ConsentIn(Body):
+    accept: bool = Field(description="true: keep waiting for the new date; false: cancel the line")
 
 
 class ShipLine(Body):
@@ -256,6 +273,7 @@ class AvailabilityOut(BaseModel):
 class EventOut(BaseModel):
     id: int
     type: str
+    version: int
     occurred_at: datetime
     sku: str | None
     order_ref: str | None
@@ -326,3 +344,90 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+
+
+class WebhookIn(Body):
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://\S+$")
+    events: list[str] | None = Field(default=None, min_length=1, max_length=50,
+                                     description="event types or families (`order_line.*`); omit for every event")
+    secret: str | None = Field(default=None, min_length=16, max_length=200,
+                               description="signing secret; one is generated when omitted")
+    max_attempts: Annotated[int, Field(ge=1, le=50)] | None = None
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str] | None
+    max_attempts: int
+    secret_prefix: str
+    created_at: datetime
+    secret: str | None = Field(default=None, description="only in the answer that created the webhook")
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: int
+    event_type: str
+    status: Literal["pending", "sending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[DeliveryOut]
+    next: int
+
+
+class RequeuedOut(BaseModel):
+    webhook_id: int
+    requeued: int
+
+
+class BackorderedLine(BaseModel):
+    position: int = Field(description="place in the SKU's queue, 1 = first (active holds count too)")
+    order_ref: str
+    line: int
+    channel: str
+    customer: str | None
+    priority: int
+    queued_at: datetime
+    open_qty: int
+    covered: int
+    uncovered: int
+    consent_status: str | None
+    consent_deadline: datetime | None
+
+
+class BackorderedOut(BaseModel):
+    sku: str
+    allocation_policy: str
+    uncovered: int
+    queue_length: int
+    lines: list[BackorderedLine]
+
+
+class OrderLineRef(Body):
+    order_ref: Name
+    line: Annotated[int, Field(ge=1)]
+
+
+class BackorderCancelIn(Body):
+    reason: str = Field(min_length=1, max_length=200)
+    lines: list[OrderLineRef] | None = Field(default=None, min_length=1, max_length=1000,
+                                             description="omit for every backordered line of the SKU")
+    whole_line: bool = Field(default=False, description="cancel the whole line, not only its uncovered units")
+
+
+class BackorderKeepIn(Body):
+    reason: str = Field(default="keep waiting", min_length=1, max_length=200)
+    lines: list[OrderLineRef] | None = Field(default=None, min_length=1, max_length=1000,
+                                             description="omit for every backordered line of the SKU")

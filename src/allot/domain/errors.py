@@ -47,6 +47,12 @@ class NotReady(Conflict):
     code = "not_ready"
 
 
+class ConsentNotRequested(Conflict):
+    """The line has no open consent request: never asked, already answered, or past its deadline."""
+
+    code = "consent_not_requested"
+
+
 class InsufficientStock(Conflict):
     code = "insufficient_stock"
 

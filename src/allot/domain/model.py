@@ -32,6 +32,13 @@ class State(StrEnum):
     CANCELLED = "cancelled"
 
 
+class Allocation(StrEnum):
+    """How scarce supply is shared: first come first served, or in proportion to open quantity."""
+
+    FIFO = "fifo"
+    FAIR_SHARE = "fair_share"
+
+
 STOCK_KEY = "stock"
 MADE_TO_ORDER_KEY = "mto"
 
@@ -73,6 +80,7 @@ class SkuRule:
     mode: Mode = Mode.BACKORDER
     release_date: date | None = None
     handling_days: int = 0
+    allocation: Allocation = Allocation.FIFO
 
     def released(self, today: date) -> bool:
         return self.mode is not Mode.PREORDER or self.release_date is None or self.release_date <= today
@@ -98,6 +106,7 @@ class Demand:
     priority: int = 0
     queued_at: datetime = datetime(2000, 1, 1)
     seq: int = 0
+    shipped: int = 0  # units of the order line already shipped: fair_share counts them toward its share
 
 
 def queue_order(line: Demand) -> tuple[int, datetime, int]:

@@ -1,6 +1,7 @@
 """The plan: walk the queue, give each line units from the earliest buckets it may use.
 
-A pure function of (supply, queue, today). `append` is the fast path for a sale that joins
+A pure function of (supply, queue, today); the SKU's allocation policy picks first come, first
+served (the default) or a fair share of a shortage. `append` is the fast path for a sale that joins
 the tail of the queue; property tests prove it equals a full `plan`.
 """
 from __future__ import annotations
@@ -9,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from allot.domain import policies
 from allot.domain.model import (
+    Allocation,
     Bucket,
     ChannelRule,
     Demand,
@@ -60,18 +63,62 @@ class Sale:
 
 
 def plan(supply: Supply, queue: Iterable[Demand], today: date) -> Plan:
-    """Give every line, in queue order, units from the earliest buckets its channel may use."""
+    """Give every line, in queue order, units from the earliest buckets its channel may use.
+
+    Under the SKU's `fair_share` policy a shortage is then shared out instead (domain/policies.py).
+    """
+    ordered = sorted(queue, key=queue_order)
+    first = _first_come(supply, ordered, today)
+    if supply.sku.allocation is Allocation.FAIR_SHARE and first.uncovered:
+        shares = policies.fair_shares(supply, ordered, first.placements, today)
+        if shares is not None:
+            return _shared(supply, ordered, today, shares)
+    return first
+
+
+def _first_come(supply: Supply, ordered: list[Demand], today: date) -> Plan:
     free = {b.key: max(0, b.capacity) for b in supply.buckets}
     placements: dict[str, Placement] = {}
     uncovered = 0
     usable: dict[str, list[Bucket]] = {}
-    for line in sorted(queue, key=queue_order):
+    for line in ordered:
         if line.channel not in usable:
             usable[line.channel] = _usable(supply, supply.channel(line.channel), today)
         placed = _place(supply, free, line, today, usable[line.channel])
         placements[line.key] = placed
         uncovered += line.qty - placed.covered
     return Plan(placements, free, uncovered)
+
+
+def _shared(supply: Supply, ordered: list[Demand], today: date, shares: policies.Shares) -> Plan:
+    """Classes above the shortage first come, first served; then each competing line takes its share
+    of the contested buckets; then, in queue order, the shortage's class and those below take what
+    they still need from whatever their channel may use (so no short line sits beside free units)."""
+    free = {b.key: max(0, b.capacity) for b in supply.buckets}
+    taken: dict[str, list[Take]] = {line.key: [] for line in ordered}
+    for line in ordered:
+        if line.priority > shares.priority:
+            taken[line.key] = _take(supply, free, line, line.qty, today)
+    for line in ordered:
+        if line.key in shares.targets:
+            taken[line.key] = _take(supply, free, line, shares.targets[line.key], today, shares.contested)
+    for line in ordered:
+        if line.priority <= shares.priority:
+            taken[line.key] += _take(supply, free, line, line.qty - sum(t.qty for t in taken[line.key]), today)
+    placements: dict[str, Placement] = {}
+    for line in ordered:
+        takes = _merged(supply, taken[line.key])
+        placements[line.key] = placement(supply, supply.channel(line.channel), takes,
+                                         line.qty - sum(t.qty for t in takes), today)
+    return Plan(placements, free, sum(line.qty - placements[line.key].covered for line in ordered))
+
+
+def _merged(supply: Supply, takes: list[Take]) -> tuple[Take, ...]:
+    """One take per bucket, in bucket order."""
+    units: dict[str, int] = {}
+    for t in takes:
+        units[t.bucket] = units.get(t.bucket, 0) + t.qty
+    return tuple(Take(b.key, units[b.key]) for b in supply.buckets if b.key in units)
 
 
 def append(supply: Supply, current: Plan, line: Demand, today: date) -> Plan:
@@ -153,18 +200,27 @@ def _usable(supply: Supply, rule: ChannelRule, today: date) -> list[Bucket]:
 
 def _place(supply: Supply, free: dict[str, int], line: Demand, today: date,
            usable: list[Bucket] | None = None) -> Placement:
+    takes = _take(supply, free, line, line.qty, today, usable=usable)
     rule = supply.channel(line.channel)
-    need = line.qty
+    return placement(supply, rule, tuple(takes), line.qty - sum(t.qty for t in takes), today)
+
+
+def _take(supply: Supply, free: dict[str, int], line: Demand, need: int, today: date,
+          only: frozenset[str] | None = None, usable: list[Bucket] | None = None) -> list[Take]:
+    """Up to `need` units from the earliest buckets the line's channel may use (of `only`, if given);
+    `free` shrinks."""
     takes: list[Take] = []
-    for bucket in _usable(supply, rule, today) if usable is None else usable:
-        if need == 0:
+    for bucket in _usable(supply, supply.channel(line.channel), today) if usable is None else usable:
+        if need <= 0:
             break
+        if only is not None and bucket.key not in only:
+            continue
         n = min(need, free[bucket.key])
         if n > 0:
             free[bucket.key] -= n
             need -= n
             takes.append(Take(bucket.key, n))
-    return placement(supply, rule, tuple(takes), need, today)
+    return takes
 
 
 def placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short: int, today: date) -> Placement:

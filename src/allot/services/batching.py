@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from allot.domain.errors import AllotError
-from allot.services.book import BATCH, Book
+from allot.services.book import BATCH, Book, atomic
 from allot.store.db import Database
 
 Op = Callable[[Connection], Any]
@@ -93,7 +92,7 @@ class Batcher:
                 conn.info[BATCH] = books
                 try:
                     for job in batch:
-                        _run_one(conn, books, job)
+                        _run_one(conn, job)
                     for book in books.values():
                         book.flush()
                 finally:
@@ -104,40 +103,9 @@ class Batcher:
                     job.result, job.error = None, e
 
 
-def _run_one(conn: Connection, books: dict[str, Book], job: Job) -> None:
-    saved = _snapshot(books)
+def _run_one(conn: Connection, job: Job) -> None:
     try:
-        with conn.begin_nested():
+        with atomic(conn):
             job.result = job.op(conn)
     except Exception as e:
         job.error = e
-        _forget(books, saved)
-
-
-def attempt(conn: Connection, op: Op) -> tuple[Any, AllotError | None]:
-    """Run `op` in a savepoint; a refusal undoes only `op` and comes back as a value (to be stored as the
-    answer to an idempotency key). Inside a batch it also undoes what `op` did to the batch's books in
-    memory, and forgets the books `op` opened: their row locks went with the savepoint, so the next
-    request must lock and read them again rather than trust a copy another process may have changed."""
-    books: dict[str, Book] | None = conn.info.get(BATCH)
-    saved = _snapshot(books) if books is not None else {}
-    try:
-        with conn.begin_nested():
-            return op(conn), None
-    except AllotError as refused:
-        if books is not None:
-            _forget(books, saved)
-        return None, refused
-
-
-def _snapshot(books: dict[str, Book]) -> dict[str, tuple[Any, ...]]:
-    return {name: book.snapshot() for name, book in books.items()}
-
-
-def _forget(books: dict[str, Book], saved: dict[str, tuple[Any, ...]]) -> None:
-    """Undo a failed request in memory (its savepoint undid the rows)."""
-    for name in list(books):
-        if name in saved:
-            books[name].restore(saved[name])
-        else:
-            del books[name]  # opened by the failed request: its lock may be gone with the savepoint

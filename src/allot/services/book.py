@@ -8,7 +8,8 @@ state or promise date changed). `save` writes the plan summary the fast path rea
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ from allot.domain.errors import Invalid, NotFound, SaleRefused
 from allot.domain.model import (
     MADE_TO_ORDER_KEY,
     STOCK_KEY,
+    Allocation,
     Bucket,
     ChannelRule,
     Demand,
@@ -34,6 +36,7 @@ from allot.domain.model import (
     po_capacity,
 )
 from allot.domain.planner import Plan
+from allot.services import consent
 from allot.services.common import Event, as_utc, iso, record
 from allot.store.bulk import update_placements
 from allot.store.tables import (
@@ -77,7 +80,7 @@ class Entry:
 
 
 def sku_rule(row: Any) -> SkuRule:
-    return SkuRule(Mode(row.mode), row.release_date, row.handling_days)
+    return SkuRule(Mode(row.mode), row.release_date, row.handling_days, Allocation(row.allocation_policy))
 
 
 def takes_from_json(raw: list[dict[str, Any]]) -> tuple[Take, ...]:
@@ -140,6 +143,9 @@ class Book:
             if book.holds_expired():
                 book.replan({"op": "hold.expired"})
                 book.save()  # announced now, whatever the caller does next
+            elif book.consent_due():
+                book.replan({"op": "consent.expired"})
+                book.save()
         return books
 
     @classmethod
@@ -174,6 +180,11 @@ class Book:
 
     def holds_expired(self) -> bool:
         due = self.summary.get("next_expiry")
+        return due is not None and datetime.fromisoformat(due) <= self.now
+
+    def consent_due(self) -> bool:
+        """A consent deadline has passed since the last plan: its default must apply first."""
+        due = self.summary.get("next_consent_deadline")
         return due is not None and datetime.fromisoformat(due) <= self.now
 
     def _buckets_from_summary(self) -> tuple[Bucket, ...]:
@@ -227,13 +238,13 @@ class Book:
         line_rows = self.conn.execute(
             select(ol.id, ol.line, ol.channel, ol.priority, ol.queued_at, ol.seq, ol.allocation, ol.state,
                    ol.promise_date, (ol.qty - ol.qty_shipped - ol.qty_cancelled).label("open_qty"),
-                   orders.c.ref)
+                   ol.qty_shipped, orders.c.ref)
             .join(orders, orders.c.id == ol.order_id)
             .where(ol.sku_id == self.id, ol.open.is_(True))
         )
         entries += [
-            Entry(Demand(f"l:{r.id}", r.open_qty, r.channel, r.priority, as_utc(r.queued_at), r.seq), r.id,
-                  takes_from_json(r.allocation), State(r.state), r.promise_date, r.ref, r.line)
+            Entry(Demand(f"l:{r.id}", r.open_qty, r.channel, r.priority, as_utc(r.queued_at), r.seq, r.qty_shipped),
+                  r.id, takes_from_json(r.allocation), State(r.state), r.promise_date, r.ref, r.line)
             for r in line_rows if r.open_qty > 0
         ]
         return entries
@@ -308,6 +319,7 @@ class Book:
     def replan(self, cause: dict[str, Any]) -> Plan:
         """Re-run the plan from the rows; persist and announce every line that moved."""
         self._expire_holds()
+        self.events += consent.apply_due(self.conn, self.id, self.sku, self.now)
         supply, incoming = self.supply_from_rows()
         self.supply = supply
         entries = self.load_queue()
@@ -346,6 +358,7 @@ class Book:
             "incoming": incoming,
             "by_channel": by_channel,
             "next_expiry": as_utc(expiries).isoformat() if expiries else None,
+            "next_consent_deadline": _iso_or_none(consent.next_deadline(self.conn, self.id)),
         }
         if after.uncovered > 0 and not was_oversold:
             self.events.append(Event("sku.oversold", self.sku, {"uncovered": after.uncovered}))
@@ -354,6 +367,7 @@ class Book:
     def _persist(self, entries: list[Entry], after: Plan, cause: dict[str, Any]) -> None:
         hold_updates: list[dict[str, Any]] = []
         line_updates: list[dict[str, Any]] = []
+        moved: list[consent.Moved] = []
         for e in entries:
             new = after.placements[e.demand.key]
             if e.state is State.READY and new.state is State.READY:
@@ -365,8 +379,20 @@ class Book:
             (hold_updates if e.is_hold else line_updates).append(values)
             if not e.is_hold and (new.state, new.promise_date) != (e.state, e.promise_date):
                 self.events.append(line_change_event(self.sku, e, new, cause))
+                moved.append(consent.Moved(e.row_id, e.order_ref or "", e.line or 0, e.demand.channel, new.state,
+                                           new.promise_date))
         update_placements(self.conn, holds, hold_updates)
         update_placements(self.conn, order_lines, line_updates)
+        self._review_consent(moved, cause)
+
+    def _review_consent(self, moved: list[consent.Moved], cause: dict[str, Any]) -> None:
+        """Delay consent: ask (or stop asking) the customers whose lines just moved."""
+        found = consent.review(self.conn, self.sku, moved, self.now, cause)
+        self.events += found.events
+        due = self.summary.get("next_consent_deadline")
+        if found.earliest_deadline and (due is None or found.earliest_deadline < datetime.fromisoformat(due)):
+            self.summary["next_consent_deadline"] = found.earliest_deadline.isoformat()
+            self.dirty = True
 
     def save(self) -> None:
         """Record the collected events; write the plan summary and the queue counters.
@@ -407,6 +433,33 @@ def _reason(was: date | None, now: date | None) -> str:
     return "later" if now > was else "earlier" if now < was else "unchanged"
 
 
+def _iso_or_none(moment: datetime | None) -> str | None:
+    return as_utc(moment).isoformat() if moment else None
+
+
 def save_all(books: Iterable[Book]) -> None:
     for book in books:
         book.save()
+
+
+@contextmanager
+def atomic(conn: Connection) -> Iterator[None]:
+    """A savepoint that, when it rolls back, also undoes what the work did to a batch's books.
+
+    Every place that catches a failure and carries on in the same transaction must use this,
+    not a bare savepoint: the books of a batch outlive one request, and a summary that kept a
+    rolled-back sale's units would sell them twice.
+    """
+    books: dict[str, Book] | None = conn.info.get(BATCH)
+    saved = {name: book.snapshot() for name, book in books.items()} if books is not None else {}
+    try:
+        with conn.begin_nested():
+            yield
+    except BaseException:
+        if books is not None:
+            for name in list(books):
+                if name in saved:
+                    books[name].restore(saved[name])
+                else:
+                    del books[name]  # opened by the undone work: its lock may be gone with the savepoint
+        raise

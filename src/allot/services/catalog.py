@@ -14,7 +14,7 @@ from allot.store.bulk import insert_new
 from allot.store.tables import channels, sku_channels, skus
 
 SKU_SETTINGS = ("name", "mode", "release_date", "handling_days", "incoming_buffer", "safety_stock",
-                "backorder_limit", "backorder_lead_days")
+                "backorder_limit", "backorder_lead_days", "allocation_policy")
 
 
 def put_sku(conn: Connection, sku: str, settings: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -54,7 +54,8 @@ def get_sku(conn: Connection, sku: str) -> dict[str, Any]:
         "sku": row.sku, "name": row.name, "mode": row.mode, "release_date": row.release_date,
         "handling_days": row.handling_days, "incoming_buffer": float(row.incoming_buffer),
         "safety_stock": row.safety_stock, "backorder_limit": row.backorder_limit,
-        "backorder_lead_days": row.backorder_lead_days, "on_hand": row.on_hand,
+        "backorder_lead_days": row.backorder_lead_days, "allocation_policy": row.allocation_policy,
+        "on_hand": row.on_hand,
     }
 
 

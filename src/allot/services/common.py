@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from allot.domain.events import VERSIONS
 from allot.store.bulk import insert_events
 
 
@@ -30,10 +31,14 @@ class Event:
 
 
 def record(conn: Connection, now: datetime, batch: Sequence[Event]) -> None:
-    """Append events in the caller's transaction, so they exist exactly when the change does."""
+    """Append events in the caller's transaction, so they exist exactly when the change does.
+
+    Every type is in the catalogue (docs/events.md), which gives its schema version.
+    """
     if not batch:
         return
     insert_events(conn, [
-        {"type": e.type, "occurred_at": now, "sku": e.sku, "order_ref": e.order_ref, "line": e.line, "data": e.data}
+        {"type": e.type, "version": VERSIONS[e.type], "occurred_at": now, "sku": e.sku, "order_ref": e.order_ref,
+         "line": e.line, "data": e.data}
         for e in batch
     ])

@@ -1,4 +1,4 @@
-"""Orders after they are placed: look up, cancel, ship."""
+"""Orders after they are placed: look up, cancel, ship, answer a delay."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -6,10 +6,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from allot.domain.errors import Invalid, NotFound, NotReady
-from allot.domain.model import STOCK_KEY, State
+from allot.domain import events as kinds
+from allot.domain.consent import NEEDS_CONSENT
+from allot.domain.errors import ConsentNotRequested, Invalid, NotFound, NotReady
+from allot.domain.model import STOCK_KEY
 from allot.services.book import Book, save_all, takes_from_json
-from allot.services.common import Event
+from allot.services.common import Event, iso
+from allot.services.lines import close_units, open_qty
 from allot.services.stock import move
 from allot.store.tables import order_lines, orders, skus
 
@@ -37,7 +40,7 @@ def _line_view(r: Any) -> dict[str, Any]:
     return {
         "line": r.line, "sku": r.sku, "qty": r.qty, "qty_shipped": r.qty_shipped, "qty_cancelled": r.qty_cancelled,
         "state": r.state, "promise_date": r.promise_date, "first_promise_date": r.first_promise_date,
-        "hold_id": r.hold_id,
+        "hold_id": r.hold_id, "consent_status": r.consent_status, "consent_deadline": r.consent_deadline,
         "allocation": [_allocation(buckets.get(t.bucket), t.bucket, t.qty) for t in takes_from_json(r.allocation)],
     }
 
@@ -54,16 +57,16 @@ def _allocation(bucket: dict[str, Any] | None, key: str, qty: int) -> dict[str, 
 def cancel(conn: Connection, ref: str, lines: list[dict[str, Any]] | None, now: datetime) -> dict[str, Any]:
     """Cancel open units, whole order or per line; freed units go to the next in the queue."""
     order, rows, books = _locked(conn, ref, now)
-    wanted = lines if lines is not None else [{"line": n} for n, r in rows.items() if _open_qty(r) > 0]
+    wanted = lines if lines is not None else [{"line": n} for n, r in rows.items() if open_qty(r) > 0]
     asked: dict[int, int] = {}
     for i, item in enumerate(wanted):  # check every line before changing any
         row = _row(rows, item["line"], i)
-        asked[row.line] = asked.get(row.line, 0) + (item.get("qty") or _open_qty(row))
-        if not 0 < asked[row.line] <= _open_qty(row):
-            raise Invalid(f"lines.{i}.qty", f"line {row.line} has {_open_qty(row)} open units")
+        asked[row.line] = asked.get(row.line, 0) + (item.get("qty") or open_qty(row))
+        if not 0 < asked[row.line] <= open_qty(row):
+            raise Invalid(f"lines.{i}.qty", f"line {row.line} has {open_qty(row)} open units")
     for n, qty in asked.items():
         book = books[rows[n].sku]
-        _close_units(conn, rows[n], cancelled=qty)
+        close_units(conn, rows[n], cancelled=qty)
         book.events.append(Event("order_line.cancelled", book.sku, {"qty": qty}, ref, n))
     for book in books.values():
         book.replan({"op": "order.cancelled", "order_ref": ref})
@@ -84,7 +87,7 @@ def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime)
     for n, qty in asked.items():
         book = books[rows[n].sku]
         move(conn, book, -qty, "shipment", f"{ref}/{n}")
-        _close_units(conn, rows[n], shipped=qty)
+        close_units(conn, rows[n], shipped=qty)
         book.events.append(Event("order_line.shipped", book.sku, {"qty": qty}, ref, n))
     for book in books.values():
         book.replan({"op": "order.shipped", "order_ref": ref})
@@ -92,37 +95,47 @@ def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime)
     return get(conn, ref)
 
 
+def answer_consent(conn: Connection, ref: str, n: int, accept: bool, now: datetime) -> dict[str, Any]:
+    """The customer's answer to a delay: accept keeps the line in its queue place; reject cancels it
+    and its units go to the next in the queue. A request past its deadline already took its default."""
+    order, rows, books = _locked(conn, ref, now)  # opening the books applies any default that is due
+    if n not in rows:
+        raise NotFound(f"order {ref!r} has no line {n}", ref=ref, line=n)
+    row = rows[n]
+    if row.consent_status != NEEDS_CONSENT or not row.open:
+        raise ConsentNotRequested(f"line {n} of order {ref!r} has no open consent request",
+                                  consent_status=row.consent_status)
+    book = books[row.sku]
+    answered = {"consent_deadline": None, "consent_status": "accepted" if accept else "rejected"}
+    if accept:
+        conn.execute(update(order_lines).where(order_lines.c.id == row.id)
+                     .values(**answered, agreed_promise_date=row.promise_date))
+        book.events.append(Event(kinds.ORDER_LINE_CONSENT_ACCEPTED, book.sku,
+                                 {"promise_date": iso(row.promise_date), "state": row.state}, ref, n))
+    else:
+        book.events += [Event(kinds.ORDER_LINE_CONSENT_REJECTED, book.sku, {}, ref, n),
+                        Event(kinds.ORDER_LINE_CANCELLED, book.sku,
+                              {"qty": open_qty(row), "reason": "consent_rejected"}, ref, n)]
+        close_units(conn, row, cancelled=open_qty(row))
+        conn.execute(update(order_lines).where(order_lines.c.id == row.id).values(**answered))
+        book.replan({"op": "consent.rejected", "order_ref": ref, "line": n})
+    save_all(books.values())
+    return get(conn, ref)
+
+
+def consent_overdue(conn: Connection, ref: str, now: datetime) -> list[str]:
+    """SKUs of this order with a consent deadline passed but not yet applied (read-time enforcement)."""
+    ol = order_lines.c
+    return sorted(set(conn.execute(
+        select(skus.c.sku).join(order_lines, ol.sku_id == skus.c.id).join(orders, orders.c.id == ol.order_id)
+        .where(orders.c.ref == ref, ol.open.is_(True), ol.consent_status == NEEDS_CONSENT, ol.consent_deadline <= now)
+    ).scalars()))
+
+
 def _shippable(row: Any, book: Book) -> int:
     if not row.open or not book.rule.released(book.today):
         return 0
     return sum(t.qty for t in takes_from_json(row.allocation) if t.bucket == STOCK_KEY)
-
-
-def _close_units(conn: Connection, row: Any, *, shipped: int = 0, cancelled: int = 0) -> None:
-    qty_shipped = row.qty_shipped + shipped
-    qty_cancelled = row.qty_cancelled + cancelled
-    still_open = row.qty - qty_shipped - qty_cancelled > 0
-    values: dict[str, Any] = {"qty_shipped": qty_shipped, "qty_cancelled": qty_cancelled, "open": still_open}
-    if shipped:
-        values["allocation"] = _less_stock(row.allocation, shipped)
-    if not still_open:
-        values |= {"state": (State.SHIPPED if qty_shipped else State.CANCELLED).value, "allocation": [],
-                   "promise_date": row.promise_date if qty_shipped else None}
-    conn.execute(update(order_lines).where(order_lines.c.id == row.id).values(**values))
-
-
-def _less_stock(raw: list[dict[str, Any]], shipped: int) -> list[dict[str, Any]]:
-    """Shipped units leave the line's on-hand allocation, so the re-plan sees no change for them."""
-    out = []
-    for t in raw:
-        qty = t["qty"] - shipped if t["bucket"] == STOCK_KEY else t["qty"]
-        if qty > 0:
-            out.append({"bucket": t["bucket"], "qty": qty})
-    return out
-
-
-def _open_qty(row: Any) -> int:
-    return int(row.qty - row.qty_shipped - row.qty_cancelled)
 
 
 def _row(rows: dict[int, Any], n: int, i: int) -> Any:

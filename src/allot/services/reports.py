@@ -19,11 +19,13 @@ ANY_CHANNEL = ChannelRule("*", allow_backorder=True, allow_preorder=True)
 
 
 def needs_tidy(conn: Connection, sku: str, now: datetime) -> bool:
-    """True when a hold has expired since the last plan: the caller re-plans before reading."""
+    """True when a hold expired or a consent deadline passed since the last plan: the caller
+    re-plans before reading."""
     row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
     if row is None:
         raise NotFound(f"unknown SKU {sku!r}", sku=sku)
-    return Book(conn, row, {}, now).holds_expired()
+    book = Book(conn, row, {}, now)
+    return book.holds_expired() or book.consent_due()
 
 
 def availability(conn: Connection, sku: str, channel: str | None, now: datetime) -> dict[str, Any]:
@@ -52,13 +54,19 @@ def availability(conn: Connection, sku: str, channel: str | None, now: datetime)
 
 
 def event_page(conn: Connection, after: int, limit: int, sku: str | None = None) -> dict[str, Any]:
-    """Events in id order after a cursor; `next` is the cursor for the following page."""
-    stmt = select(events).where(events.c.id > after).order_by(events.c.id).limit(limit)
+    """Published events in position order after a cursor; `next` is the cursor for the following page.
+
+    An event's public id is its position (services/outbox.py): strictly increasing, never skipped.
+    """
+    stmt = (select(events).where(events.c.position.is_not(None), events.c.position > after)
+            .order_by(events.c.position).limit(limit))
     if sku:
         stmt = stmt.where(events.c.sku == sku)
     rows = conn.execute(stmt).all()
-    return {
-        "events": [{"id": r.id, "type": r.type, "occurred_at": r.occurred_at, "sku": r.sku,
-                    "order_ref": r.order_ref, "line": r.line, "data": r.data} for r in rows],
-        "next": rows[-1].id if rows else after,
-    }
+    return {"events": [event_view(r) for r in rows], "next": rows[-1].position if rows else after}
+
+
+def event_view(row: Any) -> dict[str, Any]:
+    """One event as the feed and the webhooks publish it."""
+    return {"id": row.position, "type": row.type, "version": row.version, "occurred_at": row.occurred_at,
+            "sku": row.sku, "order_ref": row.order_ref, "line": row.line, "data": row.data}

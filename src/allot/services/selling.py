@@ -9,7 +9,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from allot.domain.errors import Conflict, HoldExpired, Invalid, NotFound
 from allot.domain.model import Placement, State, Take
-from allot.services.book import Book, save_all, takes_from_json, takes_to_json
+from allot.services.book import Book, atomic, save_all, takes_from_json, takes_to_json
 from allot.services.catalog import require_channel
 from allot.services.common import Event, as_utc, iso
 from allot.store.tables import holds, order_lines, orders, skus
@@ -76,7 +76,7 @@ def place_order(conn: Connection, ref: str, channel: str, priority: int, custome
     require_channel(conn, channel, field="channel")
     fields = {ln["sku"]: f"lines.{i}.sku" for i, ln in reversed(list(enumerate(lines)))}
     books = Book.open(conn, fields, now, fields)
-    with conn.begin_nested():  # a refused line undoes the lines before it, even if the caller goes on
+    with atomic(conn):  # a refused line undoes the lines before it, even if the caller goes on
         _place_lines(conn, books, ref, channel, priority, customer, lines, now)
 
 

@@ -51,8 +51,9 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if conn.dialect.name != "postgresql" or len(rows) < COPY_FROM:
         conn.execute(insert(events), rows)
         return
-    _copy(conn, "COPY events (type, occurred_at, sku, order_ref, line, data) FROM STDIN",
-          [(r["type"], r["occurred_at"], r["sku"], r["order_ref"], r["line"], json.dumps(r["data"])) for r in rows])
+    _copy(conn, "COPY events (type, version, occurred_at, sku, order_ref, line, data) FROM STDIN",
+          [(r["type"], r.get("version", 1), r["occurred_at"], r["sku"], r["order_ref"], r["line"],
+            json.dumps(r["data"])) for r in rows])
 
 
 def insert_new(conn: Connection, table: Table, values: dict[str, Any], keys: list[str]) -> bool:

@@ -60,6 +60,7 @@ skus = Table(
     Column("safety_stock", Integer, nullable=False, default=0),
     Column("backorder_limit", Integer),
     Column("backorder_lead_days", Integer),
+    Column("allocation_policy", String(20), nullable=False, default="fifo", server_default="fifo"),
     # Counters kept for speed; `allot reconcile` proves them equal to the rows they summarise.
     Column("on_hand", Integer, nullable=False, default=0),
     Column("summary", JSON, nullable=False),
@@ -77,6 +78,10 @@ channels = Table(
     Column("allow_backorder", Boolean, nullable=False, default=False),
     Column("allow_preorder", Boolean, nullable=False, default=False),
     Column("padding_days", Integer, nullable=False, default=0),
+    # Delay consent: ask the customer once a promise slips more than this many days (NULL: never ask).
+    Column("consent_after_days", Integer),
+    Column("consent_window_days", Integer, nullable=False, default=7, server_default="7"),
+    Column("consent_default", String(10), nullable=False, default="keep", server_default="keep"),
 )
 
 sku_channels = Table(
@@ -175,8 +180,13 @@ order_lines = Table(
     Column("state", String(20), nullable=False),
     Column("promise_date", Date),
     Column("first_promise_date", Date),
+    # needs_consent, accepted, rejected, expired (the default applied), kept (by the merchant), withdrawn
+    Column("consent_status", String(20)),
+    Column("consent_deadline", Stamp()),
+    Column("agreed_promise_date", Date),  # the promise the customer (or merchant) last agreed to wait for
     UniqueConstraint("order_id", "line", name="uq_order_lines_order_line"),
     Index("ix_order_lines_sku_open", "sku_id", "open"),
+    Index("ix_order_lines_consent", "consent_status", "sku_id", "consent_deadline"),  # sweeper and per SKU
 )
 
 events = Table(
@@ -189,8 +199,48 @@ events = Table(
     Column("order_ref", String(100)),
     Column("line", Integer),
     Column("data", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=1, server_default="1"),
+    # The event's place in the public feed (its public id), given once its transaction has committed:
+    # strictly increasing and gap-free in the order events became visible. NULL until sequenced.
+    Column("position", BigInteger),
+    Index("ix_events_position", "position", unique=True),
     # A line's promise history (the dashboard's "why"): events of one order line, in id order.
     Index("ix_events_order_ref_line", "order_ref", "line"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JSON),  # NULL: every event; else exact types or "prefix.*"
+    Column("secret", String(200), nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("cursor", BigInteger, nullable=False, default=0),  # last event position fanned out
+    Column("created_at", Stamp(), nullable=False),
+    Column("deleted_at", Stamp()),
+)
+
+# One row per (webhook, event): the outbox's delivery state, attempts and dead letters.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("webhook_id", ForeignKey("webhooks.id"), nullable=False),
+    Column("event_id", ForeignKey("events.id"), nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Column("ordering_key", String(220), nullable=False),  # deliveries with one key go out in order
+    Column("status", String(20), nullable=False),  # pending, sending, delivered, dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Stamp(), nullable=False),
+    Column("lease_until", Stamp()),
+    Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", Stamp(), nullable=False),
+    Column("delivered_at", Stamp()),
+    UniqueConstraint("webhook_id", "event_id", name="uq_webhook_deliveries_webhook_event"),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_order", "webhook_id", "ordering_key", "position"),
 )
 
 api_keys = Table(

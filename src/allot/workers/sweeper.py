@@ -1,4 +1,5 @@
-"""Tidies in the background: expires holds and releases preorders whose day has come.
+"""Tidies in the background: expires holds, releases preorders whose day has come, and applies
+the default of consent requests nobody answered in time.
 
 Expiry is already enforced at read and write time; the sweeper only makes sure the plan, the
 events and the counters catch up even when nobody touches the SKU.
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from allot.domain.consent import NEEDS_CONSENT
 from allot.services.book import Book
 from allot.store.db import Database
 from allot.store.tables import holds, order_lines, skus
@@ -20,13 +22,17 @@ log = logging.getLogger("allot.sweeper")
 
 
 def due_skus(db: Database, now: datetime) -> list[str]:
-    """SKUs with an expired hold still marked active, or a preorder line whose release date came."""
+    """SKUs with an expired hold still marked active, a preorder line whose release date came, or a
+    consent request past its deadline."""
     with db.read() as conn:
         expired = select(skus.c.sku).join(holds, holds.c.sku_id == skus.c.id).where(
             holds.c.status == "active", holds.c.expires_at <= now)
         released = select(skus.c.sku).join(order_lines, order_lines.c.sku_id == skus.c.id).where(
             order_lines.c.open.is_(True), order_lines.c.state == "awaiting_release", skus.c.release_date <= now.date())
-        return sorted(set(conn.execute(expired.union(released)).scalars()))
+        consent = select(skus.c.sku).join(order_lines, order_lines.c.sku_id == skus.c.id).where(
+            order_lines.c.open.is_(True), order_lines.c.consent_status == NEEDS_CONSENT,
+            order_lines.c.consent_deadline <= now)
+        return sorted(set(conn.execute(expired.union(released, consent)).scalars()))
 
 
 def sweep(db: Database, now: datetime) -> int:
