@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import JSONResponse
 
 from allot.api import schemas as s
 from allot.api.deps import Admin, write
@@ -16,7 +15,7 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.post("", response_model=s.WebhookOut, status_code=201)
-def create(body: s.WebhookIn, ctx: Admin) -> JSONResponse:
+def create(body: s.WebhookIn, ctx: Admin) -> Response:
     return write(ctx, body, lambda conn: webhooks.create(conn, body.url, body.events, body.secret,
                                                          body.max_attempts, ctx.now), 201)
 
@@ -35,9 +34,7 @@ def get(webhook_id: Id, ctx: Admin) -> Any:
 
 @router.delete("/{webhook_id}", status_code=204)
 def delete(webhook_id: Id, ctx: Admin) -> Response:
-    with ctx.db.write() as conn:
-        webhooks.delete(conn, webhook_id, ctx.now)
-    return Response(status_code=204)
+    return write(ctx, None, lambda conn: webhooks.delete(conn, webhook_id, ctx.now), 204)
 
 
 @router.get("/{webhook_id}/deliveries", response_model=s.DeliveryPage)
@@ -45,7 +42,7 @@ def deliveries(
     webhook_id: Id,
     ctx: Admin,
     status: Literal["pending", "sending", "delivered", "dead"] | None = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     with ctx.db.read() as conn:
