@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
-    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
@@ -35,10 +34,12 @@ from tests.conftest import ADMIN_KEY
 from tests.e2e.trust import DATABASES, Server, allot, ok, serving
 
 EXAMPLES = 20  # per operation and mode: 40 requests per operation and database
-# positive_data_acceptance is left out on purpose: a schema-valid request naming an unknown channel,
-# or a zero stock delta, is a 422 by our contract (docs/decisions.md), not a schema failure.
+# Left out on purpose: positive_data_acceptance (a schema-valid request naming an unknown channel, or a
+# zero stock delta, is a 422 by our contract, docs/decisions.md) and negative_data_rejection (pydantic's
+# lax mode accepts `false` or "5" for an integer, as FastAPI does everywhere; the dashboard's forms rely
+# on it). Every schema-violating request is still sent, and must still get no 5xx and a documented answer.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance, negative_data_rejection]
+          response_headers_conformance]
 OPERATIONS = sorted(
     (path, method.upper())
     for path, methods in create_app(Settings("sqlite://"), sweep=False).openapi()["paths"].items()

@@ -33,10 +33,12 @@ def lived_in(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]
     loaded = allot(url, "demo", cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     srv = Server(url, tmp_path)
-    with srv.client() as admin:
-        live_a_while(admin)
-    yield srv
-    srv.stop()
+    try:
+        with srv.client() as admin:
+            live_a_while(admin)
+        yield srv
+    finally:
+        srv.stop()
 
 
 def live_a_while(api: httpx.Client) -> None:

@@ -189,6 +189,13 @@ def get_order(ref: PathName, ctx: SaleReader) -> Any:
         return orders.get(conn, ref)
 
 
+@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
+def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
+    """Why a line ships when it ships: queue position, covering supply, promise history."""
+    with ctx.db.read() as conn:
+        return explain.explain_line(conn, ref, n, ctx.now)
+
+
 @router.post("/orders/{ref}/lines/{n}/consent", response_model=s.OrderOut, tags=["orders"],
              responses={409: {"description": "no open consent request on that line"}})
 def answer_consent(ref: PathName, n: Annotated[int, Path(ge=1)], body: s.ConsentIn, ctx: Seller) -> Response:
@@ -290,10 +297,3 @@ def _utc(moment: datetime | None, field: str) -> datetime | None:
         return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     except OverflowError:
         raise Invalid(field, "out of range") from None
-
-
-@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
-def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
-    """Why a line ships when it ships: queue position, covering supply, promise history."""
-    with ctx.db.read() as conn:
-        return explain.explain_line(conn, ref, n, ctx.now)

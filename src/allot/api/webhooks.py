@@ -42,7 +42,7 @@ def deliveries(
     webhook_id: Id,
     ctx: Admin,
     status: Literal["pending", "sending", "delivered", "dead"] | None = None,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     with ctx.db.read() as conn:
