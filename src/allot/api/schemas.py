@@ -5,14 +5,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
-Qty = Annotated[int, Field(strict=True, gt=0, le=1_000_000)]
-Days = Annotated[int, Field(strict=True, ge=0, le=3650)]
-Count = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
-LineNo = Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
+Qty = Annotated[int, Field(gt=0, le=1_000_000)]
+Days = Annotated[int, Field(ge=0, le=3650)]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+LineNo = Annotated[int, Field(ge=1, le=1_000_000)]
 # Far enough for any real plan, near enough that date + lead days + padding never leaves the calendar.
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2999, 12, 31))]
 HOLD_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,40}$"
@@ -69,13 +69,13 @@ class SkuOut(BaseModel):
 
 
 class ChannelIn(Body):
-    allow_backorder: StrictBool
-    allow_preorder: StrictBool
+    allow_backorder: bool
+    allow_preorder: bool
     padding_days: Days = 0
     consent_after_days: Days | None = Field(
         default=None, description="ask the customer once a promise slips more than this many days past the "
                                   "first promise (or the line is backordered); null: never ask")
-    consent_window_days: Annotated[int, Field(strict=True, ge=0, le=365)] = Field(
+    consent_window_days: Annotated[int, Field(ge=0, le=365)] = Field(
         default=7, description="days the customer has to answer")
     consent_default: Literal["cancel", "keep"] = Field(
         default="keep", description="what happens to the line when the customer does not answer in time")
@@ -97,13 +97,13 @@ class QuotaOut(BaseModel):
 
 class AdjustmentIn(Body):
     sku: Name
-    delta: Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
+    delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
     reason: Reason
 
 
 class CountIn(Body):
     sku: Name
-    on_hand: Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
+    on_hand: Annotated[int, Field(ge=0, le=10_000_000)]
     reason: Reason = "count"
 
 
@@ -144,7 +144,7 @@ class ReceiptLineIn(Body):
 
 class ReceiptIn(Body):
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
-    close_short: StrictBool = False
+    close_short: bool = False
 
 
 class PoLineOut(BaseModel):
@@ -169,7 +169,7 @@ class HoldIn(Body):
     sku: Name
     qty: Qty
     channel: Name
-    ttl_seconds: Annotated[int, Field(strict=True, ge=1, le=7 * 24 * 3600)] | None = None
+    ttl_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None = None
 
 
 class HoldOut(BaseModel):
@@ -192,7 +192,7 @@ class OrderLineIn(Body):
 class OrderIn(Body):
     ref: Name
     channel: Name
-    priority: Annotated[int, Field(strict=True, ge=0, le=1000)] = 0
+    priority: Annotated[int, Field(ge=0, le=1000)] = 0
     customer: Note | None = None
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
 
@@ -239,7 +239,7 @@ class CancelIn(Body):
 
 
 class ConsentIn(Body):
-    accept: StrictBool = Field(description="true: keep waiting for the new date; false: cancel the line")
+    accept: bool = Field(description="true: keep waiting for the new date; false: cancel the line")
 
 
 class ShipLine(Body):
@@ -352,7 +352,7 @@ class WebhookIn(Body):
                                      description="event types or families (`order_line.*`); omit for every event")
     secret: Annotated[str, Storable] | None = Field(default=None, min_length=16, max_length=200,
                                description="signing secret; one is generated when omitted")
-    max_attempts: Annotated[int, Field(strict=True, ge=1, le=50)] | None = None
+    max_attempts: Annotated[int, Field(ge=1, le=50)] | None = None
 
 
 class WebhookOut(BaseModel):
@@ -417,14 +417,14 @@ class BackorderedOut(BaseModel):
 
 class OrderLineRef(Body):
     order_ref: Name
-    line: Annotated[int, Field(strict=True, ge=1)]
+    line: Annotated[int, Field(ge=1)]
 
 
 class BackorderCancelIn(Body):
     reason: Annotated[str, Storable] = Field(min_length=1, max_length=200)
     lines: list[OrderLineRef] | None = Field(default=None, min_length=1, max_length=1000,
                                              description="omit for every backordered line of the SKU")
-    whole_line: StrictBool = Field(default=False, description="cancel the whole line, not only its uncovered units")
+    whole_line: bool = Field(default=False, description="cancel the whole line, not only its uncovered units")
 
 
 class BackorderKeepIn(Body):
