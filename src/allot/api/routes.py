@@ -12,7 +12,6 @@ from fastapi import APIRouter, Path, Query, Response
 from allot.api import schemas as s
 from allot.api.deps import (
     Admin,
-    Ctx,
     Ops,
     Reader,
     SaleReader,
@@ -67,7 +66,7 @@ def get_sku(sku: PathName, ctx: Reader) -> Any:
 
 @router.get("/skus/{sku}/backordered", response_model=s.BackorderedOut, tags=["short shipments"])
 def backordered(sku: PathName, ctx: Reader) -> Any:
-    _tidy(ctx, sku)
+    reports.tidy(ctx.db, sku, ctx.now)
     with ctx.db.read() as conn:
         return shortages.backordered(conn, sku, ctx.now)
 
@@ -219,18 +218,9 @@ def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> Response:
 @router.get("/availability/{sku}", response_model=s.AvailabilityOut, tags=["selling"])
 def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = None) -> Any:
     check_availability_channel(ctx, channel)
-    _tidy(ctx, sku)
+    reports.tidy(ctx.db, sku, ctx.now)
     with ctx.db.read() as conn:
         return reports.availability(conn, sku, channel, ctx.now)
-
-
-def _tidy(ctx: Ctx, sku: str) -> None:
-    """A hold expired or a consent deadline passed since the last plan: apply it now, at read time."""
-    with ctx.db.read() as conn:
-        stale = reports.needs_tidy(conn, sku, ctx.now)
-    if stale:
-        with ctx.db.write() as conn:
-            Book.open(conn, [sku], ctx.now)[sku].save()
 
 
 @router.get("/events", response_model=s.EventPage, tags=["events"])

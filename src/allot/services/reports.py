@@ -12,10 +12,21 @@ from allot.domain.model import ChannelRule
 from allot.domain.planner import Plan
 from allot.services.book import Book, load_channels
 from allot.services.catalog import require_channel
+from allot.store.db import Database
 from allot.store.tables import events, skus
 
 # A channel that may use every bucket: what the SKU as a whole can still sell.
 ANY_CHANNEL = ChannelRule("*", allow_backorder=True, allow_preorder=True)
+
+
+def tidy(db: Database, sku: str, now: datetime) -> None:
+    """Before a read: apply what time did since the last plan (expired holds, passed consent
+    deadlines). A tidy-up, so nothing is audited; usually just one read."""
+    with db.read() as conn:
+        stale = needs_tidy(conn, sku, now)
+    if stale:
+        with db.write() as conn:
+            Book.open(conn, [sku], now)[sku].save()
 
 
 def needs_tidy(conn: Connection, sku: str, now: datetime) -> bool:

@@ -8,7 +8,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from allot.domain.errors import NotFound
 from allot.services import catalog, explain, keys, orders, overview, reports
-from allot.services.book import Book
 from allot.web.chart import atp_svg
 from allot.web.guard import Form, User, WebError, attempt, session_of, sessions
 from allot.web.session import ANONYMOUS_AGE, COOKIE, MAX_AGE
@@ -85,25 +84,15 @@ def sku_list(request: Request, user: User, q: str = "", mode: str = "", page: st
     return render(request, "skus.html", {"user": user, "page": found, "q": q, "mode": mode, "modes": MODES})
 
 
-def _tidy(request: Request, sku: str) -> None:
-    """Expire holds that ran out since the last plan, as the API's availability read does."""
-    db, now = request.app.state.db, request.app.state.clock()
-    with db.read() as conn:
-        stale = reports.needs_tidy(conn, sku, now)
-    if stale:
-        with db.write() as conn:
-            Book.open(conn, [sku], now)[sku].save()
-
-
 @router.get("/skus/{sku}", response_class=HTMLResponse)
 def sku_detail(request: Request, user: User, sku: str, page: str = "1") -> Response:
     missing = WebError(404, "Not found", f"There is no SKU {sku!r}. Search the SKU list, or create it "
                        "with PUT /v1/skus/{sku}.", "/skus", "Back to SKUs")
+    now = request.app.state.clock()
     try:
-        _tidy(request, sku)
+        reports.tidy(request.app.state.db, sku, now)
     except NotFound as e:
         raise missing from e
-    now = request.app.state.clock()
     with request.app.state.db.read() as conn:
         book = overview.sku_book(conn, sku, now)
         if book is None:
