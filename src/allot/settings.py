@@ -15,6 +15,9 @@ class Settings:
     # Signs dashboard session cookies; when unset, one is made and kept in the database.
     session_secret: str | None = None
     batching: bool = True
+    # Group-commit lanes per process (services/batching.py); None: 1 on SQLite (one writer at a
+    # time anyway), 2 on PostgreSQL (one lane's batch runs while another's commit waits on disk).
+    batch_lanes: int | None = None
     relay: bool = True  # deliver webhooks from this process; off when `allot worker` does it
     webhook_timeout: float = 10.0
     webhook_backoff: float = 10.0
@@ -33,6 +36,7 @@ class Settings:
             max_body_bytes=int(env.get("ALLOT_MAX_BODY_BYTES", str(1024 * 1024))),
             session_secret=env.get("ALLOT_SESSION_SECRET") or None,
             batching=env.get("ALLOT_BATCHING", "on").lower() not in ("off", "0", "false"),
+            batch_lanes=int(env["ALLOT_BATCH_LANES"]) if env.get("ALLOT_BATCH_LANES") else None,
             relay=env.get("ALLOT_RELAY", "on").lower() not in ("off", "0", "false", "no"),
             webhook_timeout=float(env.get("ALLOT_WEBHOOK_TIMEOUT", "10")),
             webhook_backoff=float(env.get("ALLOT_WEBHOOK_BACKOFF", "10")),
@@ -40,3 +44,6 @@ class Settings:
             relay_concurrency=int(env.get("ALLOT_RELAY_CONCURRENCY", "8")),
             relay_poll=float(env.get("ALLOT_RELAY_POLL", "0.5")),
         )
+
+    def lanes_for(self, sqlite: bool) -> int:
+        return self.batch_lanes or (1 if sqlite else 2)

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, event, func, select
+from sqlalchemy.exc import DBAPIError
 
 from allot.domain.errors import SaleRefused
 from allot.services import catalog, selling, stock
@@ -30,29 +31,34 @@ def hold_one(now: datetime) -> Callable[[Connection], Any]:
     return lambda conn: selling.place_hold(conn, "HOT", 1, "web", 600, now)
 
 
-def run_as_one_batch(batcher: Batcher, ops: list[Callable[[Connection], Any]]) -> list[Any]:
+def run_as_one_batch(batcher: Batcher, ops: list[Callable[[Connection], Any]], now: datetime,
+                     skus: list[str] | None = None) -> list[Any]:
     """The first op runs (and waits) while the others queue up behind it in order; they then
     form the next batch together."""
-    gate = threading.Event()
+    gate, started = threading.Event(), threading.Event()
     answers: list[Any] = [None] * len(ops)
 
     def gated(conn: Connection) -> Any:
+        started.set()
         gate.wait(10)
         return ops[0](conn)
 
+    skus = skus or ["HOT"] * len(ops)
+
     def submit(i: int, op: Callable[[Connection], Any]) -> None:
         try:
-            answers[i] = batcher.run("HOT", op)
+            answers[i] = batcher.run(skus[i], op, now)
         except Exception as e:  # each request's own refusal or failure is its answer
             answers[i] = e
 
     threads = [threading.Thread(target=submit, args=(0, gated))]
     threads[0].start()
+    assert started.wait(10), "the first batch did not start"
     for i, op in enumerate(ops[1:], start=1):
         threads.append(threading.Thread(target=submit, args=(i, op)))
         threads[-1].start()
         deadline = time.monotonic() + 5
-        while batcher.pending("HOT") < i and time.monotonic() < deadline:
+        while batcher.pending(skus[0]) < i and time.monotonic() < deadline:
             time.sleep(0.001)
     gate.set()
     for t in threads:
@@ -64,7 +70,7 @@ def test_a_batch_answers_each_request_in_arrival_order(db: Database, now: dateti
     a_hot_sku(db, now, on_hand=5)
     batcher = Batcher(db)
 
-    answers = run_as_one_batch(batcher, [hold_one(now + timedelta(seconds=i)) for i in range(8)])
+    answers = run_as_one_batch(batcher, [hold_one(now + timedelta(seconds=i)) for i in range(8)], now)
 
     assert [isinstance(a, dict) for a in answers] == [True] * 5 + [False] * 3
     assert all(isinstance(a, SaleRefused) and a.available == 0 for a in answers[5:])
@@ -82,7 +88,7 @@ def test_a_failing_request_undoes_only_itself(db: Database, now: datetime) -> No
         raise RuntimeError("the request broke after writing")
 
     ops = [hold_one(now), half_written, hold_one(now), hold_one(now)]
-    answers = run_as_one_batch(batcher, ops)
+    answers = run_as_one_batch(batcher, ops, now)
 
     assert isinstance(answers[1], RuntimeError)
     assert all(isinstance(a, dict) for a in answers[:1] + answers[2:])
@@ -100,7 +106,7 @@ def test_concurrent_batches_never_oversell(db: Database, now: datetime, threads:
     def shopper() -> None:
         for _ in range(6):
             try:
-                batcher.run("HOT", hold_one(now))
+                batcher.run("HOT", hold_one(now), now)
                 accepted.append(1)
             except SaleRefused:
                 pass
@@ -131,9 +137,61 @@ def test_a_refusal_caught_inside_a_batch_leaves_no_trace_in_the_plan(db: Databas
             return e
 
     answers = run_as_one_batch(batcher, [hold_one(now), hold_one(now), refused_order,
-                                         lambda conn: selling.place_hold(conn, "HOT", 3, "web", 600, now), hold_one(now)])
+                                         lambda conn: selling.place_hold(conn, "HOT", 3, "web", 600, now), hold_one(now)],
+                               now)
 
     assert isinstance(answers[1], dict) and isinstance(answers[2], SaleRefused)
     assert isinstance(answers[3], dict) and isinstance(answers[4], SaleRefused)
     with db.read() as conn:
         assert reconcile(conn, now) == []
+
+
+def test_one_batch_sells_several_skus_in_one_commit(db: Database, now: datetime) -> None:
+    """A spread of SKUs shares a batch too: one transaction, each SKU's queue still in order."""
+    a_hot_sku(db, now, on_hand=3)
+    with db.write() as conn:
+        catalog.put_sku(conn, "COLD", {"mode": "stock"}, now)
+        stock.adjust(conn, "COLD", 1, "receipt", now)
+    batcher = Batcher(db, lanes=1)
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda _conn: commits.append(1))
+
+    def hold(sku: str) -> Callable[[Connection], Any]:
+        return lambda conn: selling.place_hold(conn, sku, 1, "web", 600, now)
+
+    ops = [hold("HOT"), hold("COLD"), hold("HOT"), hold("COLD"), hold("HOT"), hold("HOT")]
+    skus = ["HOT", "COLD", "HOT", "COLD", "HOT", "HOT"]
+    answers = run_as_one_batch(batcher, ops, now, skus)
+
+    assert len(commits) == 2  # the gated first request alone, then everyone else together
+    assert [isinstance(a, dict) for a in answers] == [True, True, True, False, True, False]
+    with db.read() as conn:
+        assert reconcile(conn, now) == []
+
+
+def test_a_database_error_in_a_batch_costs_only_its_own_request(db: Database, now: datetime) -> None:
+    """A failed statement breaks a PostgreSQL transaction even if it wrote nothing: the batch runs
+    again without that request, so the others still succeed."""
+    a_hot_sku(db, now, on_hand=5)
+    batcher = Batcher(db)
+
+    def broken(conn: Connection) -> Any:
+        return conn.exec_driver_sql("SELECT * FROM no_such_table").all()
+
+    answers = run_as_one_batch(batcher, [hold_one(now), broken, hold_one(now), hold_one(now)], now)
+
+    assert isinstance(answers[1], DBAPIError)
+    assert all(isinstance(a, dict) for a in answers[:1] + answers[2:])
+    with db.read() as conn:
+        assert conn.execute(select(func.sum(holds.c.qty))).scalar() == 3
+        assert reconcile(conn, now) == []
+
+
+def test_a_sale_after_shutdown_is_refused_not_left_waiting(db: Database, now: datetime) -> None:
+    a_hot_sku(db, now, on_hand=5)
+    batcher = Batcher(db)
+    batcher.run("HOT", hold_one(now), now)
+    batcher.close()
+
+    with pytest.raises(RuntimeError, match="shutting down"):
+        batcher.run("HOT", hold_one(now), now)

@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             worker.start()
         yield
         stop.set()
+        if app.state.batcher is not None:
+            app.state.batcher.close()  # what was accepted is committed before the process goes
         for worker in workers:
             worker.join(timeout=5)
         db.dispose()
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
-    app.state.batcher = Batcher(db) if settings.batching else None
+    app.state.batcher = Batcher(db, settings.lanes_for(db.is_sqlite)) if settings.batching else None
     app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
 

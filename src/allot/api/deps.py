@@ -1,6 +1,7 @@
 """Per-request plumbing: who is calling, what they may touch, and running a write exactly once, audited."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import Connection
@@ -68,24 +70,30 @@ class Ctx:
         return audit.Actor(self.principal.key_id, self.principal.name, self.principal.role.value)
 
 
-def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+async def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The caller: from the cache on the event loop (the hot path), else looked up in a worker thread."""
     secret = credentials.credentials.strip() if credentials else ""
     if not secret:
         raise Unauthorized("send Authorization: Bearer <api key>")
-    state = request.app.state
     digest = keys.digest(secret)
-    principal = state.key_cache.get(digest)
+    principal = request.app.state.key_cache.get(digest)
     if principal is None:
-        with state.db.read() as conn:
-            principal = keys.authenticate(conn, secret)
-        if principal is None:
-            log.warning("refused an unknown or revoked API key: %s %s", request.method, request.url.path)
-            raise Unauthorized("unknown or revoked API key")
-        now = state.clock()
-        if principal.last_used_at is None or (now - principal.last_used_at).total_seconds() > 60:
-            with state.db.write() as conn:
-                keys.touch(conn, principal, now)
-        state.key_cache.put(digest, principal)
+        principal = await run_in_threadpool(_authenticate, request, secret, digest)
+    return principal
+
+
+def _authenticate(request: Request, secret: str, digest: str) -> Principal:
+    state = request.app.state
+    with state.db.read() as conn:
+        principal = keys.authenticate(conn, secret)
+    if principal is None:
+        log.warning("refused an unknown or revoked API key: %s %s", request.method, request.url.path)
+        raise Unauthorized("unknown or revoked API key")
+    now = state.clock()
+    if principal.last_used_at is None or (now - principal.last_used_at).total_seconds() > 60:
+        with state.db.write() as conn:
+            keys.touch(conn, principal, now)
+    state.key_cache.put(digest, principal)
     return principal
 
 
@@ -103,8 +111,8 @@ def require(*roles: Role) -> Callable[[Request, HTTPAuthorizationCredentials | N
     """A dependency that admits only the given roles (admin always)."""
     allowed = {Role.ADMIN, *roles}
 
-    def dependency(request: Request, credentials: Credentials) -> Ctx:
-        principal = _principal(request, credentials)
+    async def dependency(request: Request, credentials: Credentials) -> Ctx:
+        principal = await _principal(request, credentials)
         if principal.role not in allowed:
             raise deny(principal, request, f"a {principal.role} key may not do this")
         state = request.app.state
@@ -163,47 +171,82 @@ Status = int | Callable[[Any], int]
 
 
 def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: Status = 200,
-          *, batch: str | None = None, replayable: bool = True) -> Response:
+          *, replayable: bool = True) -> Response:
     """Run `op` in one transaction with its audit row; with an Idempotency-Key a repeat returns the first
-    answer and changes nothing (so it writes no second audit row).
+    answer and changes nothing (so it writes no second audit row)."""
+    attempt = Attempt(ctx, body, op, status, replayable)
+    try:
+        with ctx.db.write() as conn:
+            outcome = attempt.run(conn)
+    except IntegrityError as race:
+        outcome = attempt.after_race(race)
+    return attempt.respond(outcome)
 
-    With a `batch` key (the SKU of a sale) the transaction is shared with concurrent sales of
-    that SKU (services/batching.py); each still gets its own answer, and its own audit row inside
-    its own savepoint.
+
+async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus: list[str]) -> Response:
+    """`write` for a sale: the transaction is shared with concurrent sales (services/batching.py).
+
+    Each request still gets its own answer, and its own audit row inside its own savepoint.
+    Only the batch's thread touches the database; this coroutine just waits for its answer.
     """
-    key = _idempotency_key(ctx.request, replayable)
-    fingerprint = idempotency.request_hash(
-        ctx.request.method, ctx.request.url.path, body.model_dump_json().encode() if body else b""
-    ) if key else ""
-    key_id = ctx.principal.key_id
+    attempt = Attempt(ctx, body, op, 201, True)
+    batcher = ctx.request.app.state.batcher
+    try:
+        if batcher is None:
+            outcome = await run_in_threadpool(_transact, ctx.db, attempt.run)
+        else:
+            outcome = await asyncio.wrap_future(batcher.submit(skus, attempt.run, ctx.now))
+    except IntegrityError as race:
+        outcome = await run_in_threadpool(attempt.after_race, race)
+    return attempt.respond(outcome)
 
-    def run(conn: Connection) -> tuple[int, Any, bool]:
+
+def _transact(db: Database, run: Callable[[Connection], Any]) -> Any:
+    with db.write() as conn:
+        return run(conn)
+
+
+class Attempt:
+    """One write request: run it once (or recall its first answer), then answer it."""
+
+    def __init__(self, ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: Status,
+                 replayable: bool) -> None:
+        self.ctx, self.body, self.op, self.status = ctx, body, op, status
+        self.key = _idempotency_key(ctx.request, replayable)
+        self.fingerprint = idempotency.request_hash(
+            ctx.request.method, ctx.request.url.path, body.model_dump_json().encode() if body else b""
+        ) if self.key else ""
+
+    def run(self, conn: Connection) -> tuple[int, Any, bool]:
+        ctx, key = self.ctx, self.key
         if not key:
-            code, content = _run(ctx, conn, body, op, status)
+            code, content = _run(ctx, conn, self.body, self.op, self.status)
             return code, content, False
-        seen = idempotency.recall(conn, key_id, key, fingerprint)
+        seen = idempotency.recall(conn, ctx.principal.key_id, key, self.fingerprint)
         if seen is not None:
             return seen[0], seen[1], True
         try:
             with atomic(conn):
-                code, content = _run(ctx, conn, body, op, status)
+                code, content = _run(ctx, conn, self.body, self.op, self.status)
         except AllotError as refused:  # a refusal is an answer too: the retry gets the same one
             code, content = problems.of(refused)
-        idempotency.remember(conn, key_id, key, fingerprint, code, json.dumps(content), ctx.now)
+        idempotency.remember(conn, ctx.principal.key_id, key, self.fingerprint, code, json.dumps(content), ctx.now)
         return code, content, False
 
-    try:
-        code, content, replayed = _transact(ctx, run, batch)
-    except IntegrityError:
-        if not key:
-            raise
-        # A concurrent request with the same key committed first; ours rolled back whole.
-        with ctx.db.read() as conn:
-            seen = idempotency.recall(conn, key_id, key, fingerprint)
+    def after_race(self, error: IntegrityError) -> tuple[int, Any, bool]:
+        """The transaction lost a race on a unique row; with a key, a concurrent twin committed first."""
+        if not self.key:
+            raise error
+        with self.ctx.db.read() as conn:
+            seen = idempotency.recall(conn, self.ctx.principal.key_id, self.key, self.fingerprint)
         if seen is None:
-            raise
-        code, content, replayed = seen[0], seen[1], True
-    return _respond(content, code, {"Idempotent-Replayed": "true"} if replayed else None)
+            raise error
+        return seen[0], seen[1], True
+
+    @staticmethod
+    def respond(outcome: tuple[int, Any, bool]) -> Response:
+        code, content, replayed = outcome
+        return _respond(content, code, {"Idempotent-Replayed": "true"} if replayed else None)
 
 
 def _idempotency_key(request: Request, replayable: bool) -> str | None:
@@ -238,11 +281,3 @@ def _respond(content: Any, status: int, headers: dict[str, str] | None = None) -
         return Response(status_code=204, headers=headers)
     media = problems.MEDIA_TYPE if status >= 400 else None
     return JSONResponse(content, status_code=status, headers=headers, media_type=media)
-
-
-def _transact(ctx: Ctx, run: Callable[[Connection], Any], batch: str | None) -> Any:
-    batcher = ctx.request.app.state.batcher
-    if batch is not None and batcher is not None:
-        return batcher.run(batch, run)
-    with ctx.db.write() as conn:
-        return run(conn)

@@ -20,6 +20,7 @@ from allot.api.deps import (
     check_channels,
     check_hold,
     check_order,
+    sell,
     write,
 )
 from allot.api.problems import MAX_ID, problem_responses
@@ -135,11 +136,11 @@ def cancel_po(ref: PathName, ctx: Ops) -> Response:
 
 @router.post("/holds", response_model=s.HoldOut, status_code=201, tags=["selling"],
              responses={409: {"description": "refused: `available` says what the channel could get"}})
-def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
+async def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     key_id = ctx.principal.key_id
-    return write(ctx, body, lambda conn: selling.place_hold(
-        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), 201, batch=body.sku)
+    return await sell(ctx, body, lambda conn: selling.place_hold(
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), [body.sku])
 
 
 @router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
@@ -161,7 +162,7 @@ def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
 @router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
              responses={409: {"description": "refused: `available` says what the channel could get"},
                         **problem_responses(410)})
-def place_order(body: s.OrderIn, ctx: Seller) -> Response:
+async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     lines = [ln.model_dump() for ln in body.lines]
 
@@ -172,8 +173,7 @@ def place_order(body: s.OrderIn, ctx: Seller) -> Response:
         selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
         return orders.get(conn, body.ref)
 
-    skus = {ln.sku for ln in body.lines}
-    return write(ctx, body, op, 201, batch=skus.pop() if len(skus) == 1 else None)
+    return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}))
 
 
 @router.get("/orders/{ref}", response_model=s.OrderOut, tags=["orders"])
@@ -236,7 +236,7 @@ def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
 
 
 @router.get("/ping", tags=["meta"])
-def ping(ctx: Reader) -> dict[str, bool]:
+async def ping(ctx: Reader) -> dict[str, bool]:
     """Authenticated no-op: the framework's ceiling, a benchmark baseline."""
     return {"ok": True}
 

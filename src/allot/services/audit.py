@@ -11,7 +11,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from allot.store import deferred
 from allot.store.tables import audit_log
+
+INSERT = insert(audit_log)  # built once: the hot path writes one per sale
 
 # Never copied into a summary, wherever they appear in an answer.
 SECRET_FIELDS = frozenset({"secret", "secret_hash"})
@@ -52,10 +55,10 @@ class Filters:
 
 def record(conn: Connection, now: datetime, actor: Actor, change: Change) -> None:
     """Append one row in the caller's transaction, so it exists exactly when the change does."""
-    conn.execute(insert(audit_log).values(
-        occurred_at=now, request_id=change.request_id, api_key_id=actor.key_id, key_name=actor.key_name,
-        role=actor.role, method=change.method, path=change.path, action=change.action, status=change.status,
-        summary=change.summary))
+    deferred.insert(conn, INSERT, {
+        "occurred_at": now, "request_id": change.request_id, "api_key_id": actor.key_id,
+        "key_name": actor.key_name, "role": actor.role, "method": change.method, "path": change.path,
+        "action": change.action, "status": change.status, "summary": change.summary})
 
 
 def summarise(params: dict[str, Any], body: Any, result: Any) -> dict[str, Any]:

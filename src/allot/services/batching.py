@@ -1,111 +1,177 @@
-"""Group commit for a hot SKU: concurrent sales of one SKU share one transaction.
+"""Group commit: concurrent sales share one transaction, each still with its own answer.
 
-The first request for a SKU becomes the batch's leader; requests that arrive while a batch
-runs wait and form the next one, whose leader is the first of them. A batch takes the SKU's
-lock once, runs each request in arrival order inside its own savepoint (so a failing request
-undoes only itself and the others still get their own answers), writes the plan summary
-once and commits once. No request is answered before its batch has committed.
+A process has a few lanes; every SKU belongs to one lane (a sale of several SKUs to the lane of
+the first), so the sales of a hot SKU queue in one place, in arrival order. Each lane has one
+thread that takes whatever is waiting as the next batch: one transaction that locks every SKU
+of the batch up front in key order (so batches of other lanes, processes or hosts cannot
+deadlock with it), runs each request in arrival order inside its own savepoint (a failing
+request undoes only itself and the others still get their own answers), writes each SKU's plan
+summary once and commits once. No request is answered before its batch has committed.
+
+A busy lane makes its batches bigger instead of its queue longer: while one batch commits,
+the next one gathers. Idle lanes cost a sleeping thread.
 """
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import zlib
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
-from allot.services.book import BATCH, Book, atomic
-from allot.store.db import Database
+from allot.services.book import BATCH, IN_USE, SCOPES, Book, remembered
+from allot.store import deferred
+from allot.store.db import WRITES, Database, count_writes, writes
 
 Op = Callable[[Connection], Any]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Job:
+    skus: tuple[str, ...]
     op: Op
-    wake: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
-    done: bool = False
-    result: Any = None
-    error: BaseException | None = None
+    now: datetime
+    future: Future[Any] = field(default_factory=Future)
 
-    def outcome(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.result
+
+class Lane:
+    def __init__(self, batcher: Batcher, name: str) -> None:
+        self.batcher = batcher
+        self.waiting: deque[Job] = deque()
+        self.wake = threading.Condition()
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
+
+    def put(self, job: Job) -> None:
+        if self.batcher.closed:
+            job.future.set_exception(RuntimeError("the server is shutting down"))
+            return
+        with self.wake:
+            self.waiting.append(job)
+            self.wake.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self.wake:
+                while not self.waiting and not self.batcher.closed:
+                    self.wake.wait()
+                if not self.waiting:
+                    return
+                size = min(len(self.waiting), self.batcher.max_batch)
+                batch = [self.waiting.popleft() for _ in range(size)]
+            self.batcher.execute(batch)
 
 
 class Batcher:
-    def __init__(self, db: Database, max_batch: int = 256) -> None:
+    def __init__(self, db: Database, lanes: int = 1, max_batch: int = 256) -> None:
         self.db = db
         self.max_batch = max_batch
-        self._lock = threading.Lock()
-        self._waiting: dict[str, list[Job]] = {}
-        self._running: set[str] = set()
+        self.closed = False
+        self._count = lanes
+        self._lanes: list[Lane] = []
+        self._start = threading.Lock()
 
-    def run(self, key: str, op: Op) -> Any:
-        """Run `op` in the next batch for `key` and return its own result (or raise its own error)."""
-        job = Job(op)
-        with self._lock:
-            self._waiting.setdefault(key, []).append(job)
-            if key not in self._running:
-                self._running.add(key)
-                job.lead = True
-        if not job.lead:
-            job.wake.wait()
-        if not job.done:  # woken to lead the next batch
-            self._lead(key)
-        return job.outcome()
+    def submit(self, skus: str | Sequence[str], op: Op, now: datetime) -> Future[Any]:
+        """Queue `op` for the next batch of its lane; the future holds its own result or error."""
+        names = (skus,) if isinstance(skus, str) else tuple(skus)
+        job = Job(names, op, now)
+        self._lane(names[0]).put(job)
+        return job.future
 
-    def pending(self, key: str) -> int:
-        """Requests for `key` waiting for (or forming) the next batch."""
-        with self._lock:
-            return len(self._waiting.get(key, []))
+    def run(self, skus: str | Sequence[str], op: Op, now: datetime) -> Any:
+        return self.submit(skus, op, now).result()
 
-    def _lead(self, key: str) -> None:
-        with self._lock:
-            queue = self._waiting[key]
-            batch, self._waiting[key] = queue[: self.max_batch], queue[self.max_batch:]
-        try:
-            self._execute(batch)
-        finally:
-            for job in batch:
-                job.done = True
-                job.wake.set()
-            self._hand_over(key)
+    def pending(self, sku: str) -> int:
+        """Requests waiting in `sku`'s lane for the next batch (not the one running)."""
+        return len(self._lane(sku).waiting)
 
-    def _hand_over(self, key: str) -> None:
-        with self._lock:
-            queue = self._waiting.get(key)
-            if queue:
-                queue[0].lead = True
-                queue[0].wake.set()
+    def close(self) -> None:
+        """Finish what is queued, then stop the lane threads."""
+        self.closed = True
+        for lane in self._lanes:
+            with lane.wake:
+                lane.wake.notify()
+        for lane in self._lanes:
+            lane.thread.join(timeout=30)
+
+    def _lane(self, sku: str) -> Lane:
+        if not self._lanes:  # started on first use: a process that never sells runs no lane thread
+            with self._start:
+                if not self._lanes:
+                    self._lanes = [Lane(self, f"allot-batch-{i}") for i in range(self._count)]
+        # crc32, not hash(): the same SKU lands in the same lane however often the process restarts.
+        return self._lanes[zlib.crc32(sku.encode()) % len(self._lanes)]
+
+    def execute(self, batch: list[Job]) -> None:
+        """Run a batch and settle every job's future, only after the commit."""
+        failed: dict[int, Exception] = {}  # jobs that broke after writing: out of the next attempt
+        while True:
+            todo = [i for i in range(len(batch)) if i not in failed]
+            try:
+                outcomes = self._attempt([batch[i] for i in todo])
+            except _Redo as redo:
+                failed[todo[redo.index]] = redo.error
+                continue
+            except BaseException as e:  # the commit failed: nobody in this batch may be told it succeeded
+                for i in todo:
+                    batch[i].future.set_exception(e)
+                outcomes = []
+                if not isinstance(e, Exception):
+                    raise
+            break
+        for i, error in failed.items():
+            batch[i].future.set_exception(error)
+        for i, (ok, value) in zip(todo, outcomes, strict=False):
+            if ok:
+                batch[i].future.set_result(value)
             else:
-                self._waiting.pop(key, None)
-                self._running.discard(key)
+                batch[i].future.set_exception(value)
 
-    def _execute(self, batch: list[Job]) -> None:
-        try:
-            with self.db.write() as conn:
-                books: dict[str, Book] = {}
-                conn.info[BATCH] = books
-                try:
-                    for job in batch:
-                        _run_one(conn, job)
-                    for book in books.values():
-                        book.flush()
-                finally:
-                    conn.info.pop(BATCH, None)
-        except Exception as e:  # the commit failed: nobody in this batch may be told it succeeded
-            for job in batch:
-                if job.error is None:
-                    job.result, job.error = None, e
+    def _attempt(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
+        """One transaction for the jobs, in order. A job that fails before writing anything is
+        answered with its error and costs the others nothing (its books are restored in memory);
+        one that fails after writing ends the attempt (`_Redo`) so the rest run again without it.
+        So a job needs no savepoint of its own, which would cost two statements per sale.
+        """
+        outcomes: list[tuple[bool, Any]] = []
+        with self.db.write() as conn:
+            books: dict[str, Book] = {}
+            conn.info[BATCH] = books
+            deferred.begin(conn)
+            count_writes(conn)
+            try:
+                Book.lock_all(conn, sorted({s for job in jobs for s in job.skus}), min(j.now for j in jobs))
+                for k, job in enumerate(jobs):
+                    conn.info[IN_USE] = set()
+                    before = writes(conn)
+                    try:
+                        with remembered(conn):
+                            outcomes.append((True, job.op(conn)))
+                    except Exception as e:
+                        # A database error may have broken the transaction (PostgreSQL refuses every
+                        # statement after one): as unsafe to go on from as a half-done write.
+                        if writes(conn) != before or isinstance(e, DBAPIError):
+                            raise _Redo(k, e) from e
+                        outcomes.append((False, e))
+                deferred.flush(conn)
+                for book in books.values():
+                    book.flush()
+            finally:
+                for key in (BATCH, IN_USE, SCOPES, WRITES):
+                    conn.info.pop(key, None)
+                deferred.discard(conn)
+        return outcomes
 
 
-def _run_one(conn: Connection, job: Job) -> None:
-    try:
-        with atomic(conn):
-            job.result = job.op(conn)
-    except Exception as e:
-        job.error = e
+class _Redo(Exception):
+    """Job `index` of an attempt failed after writing: roll the attempt back and run it again without it."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index)
+        self.index, self.error = index, error

@@ -38,6 +38,7 @@ from allot.domain.model import (
 from allot.domain.planner import Plan
 from allot.services import consent
 from allot.services.common import Event, as_utc, iso, record
+from allot.store import deferred
 from allot.store.bulk import update_placements
 from allot.store.tables import (
     channels,
@@ -53,8 +54,11 @@ from allot.store.tables import (
 # Built once: constructing a statement per call costs more than running it on the hot path.
 SAVE_SKU = update(skus).where(skus.c.id == bindparam("_id"))
 
-# conn.info key of the books shared by the requests of one batch (services/batching.py).
+# conn.info keys (services/batching.py): the books shared by the requests of one batch; the
+# names the current request has opened; and, per open savepoint, what to restore if it rolls back.
 BATCH = "allot_batch"
+IN_USE = "allot_in_use"
+SCOPES = "allot_scopes"
 
 EMPTY_SUMMARY: dict[str, Any] = {
     "buckets": [], "free": {}, "uncovered": 0, "committed": 0, "reserved": 0, "incoming": 0,
@@ -133,20 +137,43 @@ class Book:
         """
         wanted = sorted(set(names))
         shared: dict[str, Book] | None = conn.info.get(BATCH)
-        if shared is not None and all(n in shared for n in wanted):
-            books = {n: shared[n].advance(now) for n in wanted}
-        else:
+        if shared is None:
             books = cls._lock(conn, wanted, now, fields)
-            if shared is not None:
-                shared.update(books)
+        else:
+            books = cls._from_batch(conn, shared, wanted, now, fields)
         for book in books.values():
-            if book.holds_expired():
-                book.replan({"op": "hold.expired"})
-                book.save()  # announced now, whatever the caller does next
-            elif book.consent_due():
-                book.replan({"op": "consent.expired"})
-                book.save()
+            book.tidy()
         return books
+
+    @classmethod
+    def lock_all(cls, conn: Connection, names: list[str], now: datetime) -> None:
+        """A batch's first step: lock every SKU it will touch, in key order, for its whole transaction.
+
+        Unknown names are skipped; the request that asked for one gets its own error when it opens it.
+        """
+        stmt = select(skus).where(skus.c.sku.in_(names)).order_by(skus.c.sku).with_for_update()
+        rows = conn.execute(stmt).all()
+        if rows:
+            rules = load_channels(conn)
+            books = {r.sku: cls(conn, r, rules, now) for r in rows}
+            for book in books.values():
+                book.tidy()  # before any request, so that a request that fails has written nothing
+            conn.info[BATCH].update(books)
+
+    @classmethod
+    def _from_batch(cls, conn: Connection, shared: dict[str, Book], wanted: list[str], now: datetime,
+                    fields: dict[str, str] | None) -> dict[str, Book]:
+        """The batch's books for these names, noted as used by the current request so that a
+        savepoint of that request can undo what it does to them (see `atomic`)."""
+        missing = [n for n in wanted if n not in shared]
+        for scope in conn.info.get(SCOPES, ()):
+            for n in wanted:
+                if n not in scope:
+                    scope[n] = None if n in missing else shared[n].snapshot()
+        if missing:
+            shared.update(cls._lock(conn, missing, now, fields))
+        conn.info.setdefault(IN_USE, set()).update(wanted)
+        return {n: shared[n].advance(now) for n in wanted}
 
     @classmethod
     def _lock(cls, conn: Connection, wanted: list[str], now: datetime, fields: dict[str, str] | None) -> dict[str, Book]:
@@ -159,6 +186,15 @@ class Book:
             raise NotFound(f"unknown SKU {missing[0]!r}", sku=missing[0])
         rules = load_channels(conn)
         return {n: cls(conn, rows[n], rules, now) for n in wanted}
+
+    def tidy(self) -> None:
+        """Apply what time did since the last plan: expired holds, passed consent deadlines."""
+        if self.holds_expired():
+            self.replan({"op": "hold.expired"})
+            self.save()  # announced now, whatever the caller does next
+        elif self.consent_due():
+            self.replan({"op": "consent.expired"})
+            self.save()
 
     def advance(self, now: datetime) -> Book:
         """Reuse this locked book for a later request of the same batch."""
@@ -450,16 +486,34 @@ def atomic(conn: Connection) -> Iterator[None]:
     not a bare savepoint: the books of a batch outlive one request, and a summary that kept a
     rolled-back sale's units would sell them twice.
     """
-    books: dict[str, Book] | None = conn.info.get(BATCH)
-    saved = {name: book.snapshot() for name, book in books.items()} if books is not None else {}
-    try:
+    if conn.info.get(BATCH) is None:
         with conn.begin_nested():
             yield
+        return
+    with remembered(conn), conn.begin_nested():
+        yield
+
+
+@contextmanager
+def remembered(conn: Connection) -> Iterator[None]:
+    """The in-memory half of `atomic`: if the work fails, the batch's books and deferred rows are
+    as they were before it. Only the books the current request touches are copied: those it
+    already holds now, the rest when it opens them (`Book._from_batch`)."""
+    books: dict[str, Book] = conn.info[BATCH]
+    held = conn.info.get(IN_USE, ())
+    scope: dict[str, tuple[Any, ...] | None] = {n: books[n].snapshot() for n in held if n in books}
+    scopes: list[dict[str, tuple[Any, ...] | None]] = conn.info.setdefault(SCOPES, [])
+    scopes.append(scope)
+    rows = deferred.mark(conn)
+    try:
+        yield
     except BaseException:
-        if books is not None:
-            for name in list(books):
-                if name in saved:
-                    books[name].restore(saved[name])
-                else:
-                    del books[name]  # opened by the undone work: its lock may be gone with the savepoint
+        for name, saved in scope.items():
+            if saved is None:
+                books.pop(name, None)  # locked by the undone work: the lock may be gone with the savepoint
+            elif name in books:
+                books[name].restore(saved)
+        deferred.undo_to(conn, rows)
         raise
+    finally:
+        scopes.pop()

@@ -26,12 +26,33 @@ def normalise_url(url: str) -> str:
 CONNECT_TIMEOUT = 10  # seconds to reach PostgreSQL before a request fails rather than hangs
 
 
+# conn.info key: statements other than SELECT run since counting began (see `writes`).
+WRITES = "allot_writes"
+
+
+def count_writes(conn: Connection) -> None:
+    conn.info[WRITES] = 0
+
+
+def writes(conn: Connection) -> int:
+    """How many statements that may change rows ran on `conn` since `count_writes`: a batch
+    (services/batching.py) needs no savepoint for a request that fails before its first."""
+    return int(conn.info[WRITES])
+
+
+def _count_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    n = conn.info.get(WRITES)
+    if n is not None and not statement.startswith("SELECT"):
+        conn.info[WRITES] = n + 1
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, connect_timeout: int = CONNECT_TIMEOUT) -> None:
         self.url = normalise_url(url)
         self.is_sqlite = make_url(self.url).get_backend_name() == "sqlite"
         self._write_lock = threading.Lock()
         self.engine = self._sqlite_engine() if self.is_sqlite else self._postgres_engine(pool_size, connect_timeout)
+        event.listen(self.engine, "before_cursor_execute", _count_writes)
 
     def _sqlite_engine(self) -> Engine:
         # hide_parameters: a failing statement's error (and so the log) never shows the values it carried,
