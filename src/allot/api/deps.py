@@ -270,10 +270,10 @@ def _run(ctx: Ctx, conn: Connection, body: BaseModel | None, op: Callable[[Conne
 
 
 def _change(request: Request, body: BaseModel | None, content: Any, code: int) -> audit.Change:
-    route = request.scope.get("route")
-    action = getattr(route, "name", None) or request.url.path
+    path = request.scope["path"]  # not request.url: building a URL costs more than the sale itself
+    action = getattr(request.scope.get("route"), "name", None) or path
     summary = audit.summarise(dict(request.path_params), body.model_dump(mode="json") if body else None, content)
-    return audit.Change(request_id(request.scope), request.method, request.url.path, action, code, summary)
+    return audit.Change(request_id(request.scope), request.method, path, action, code, summary)
 
 
 def _respond(content: Any, status: int, headers: dict[str, str] | None = None) -> Response:

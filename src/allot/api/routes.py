@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
 from allot.api import schemas as s
 from allot.api.deps import (
@@ -51,6 +52,68 @@ LineNo = Annotated[int, Path(ge=1, le=1_000_000)]
 
 def _status(result: dict[str, Any]) -> int:
     return 201 if result.pop("created", False) else 200
+
+
+# The storefront's hot path first: routes are matched in the order they are declared.
+
+@router.get("/availability/{sku}", response_model=s.AvailabilityOut, tags=["selling"])
+async def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = None) -> Any:
+    check_availability_channel(ctx, channel)
+    # The usual answer is one short read, run right here: under load, handing it to a worker
+    # thread costs more than the read (GIL contention; docs/performance.md). Re-planning first, which
+    # writes, goes to a thread.
+    answer = reports.fresh_availability(ctx.db, sku, channel, ctx.now)
+    if answer is None:
+        answer = await run_in_threadpool(reports.current_availability, ctx.db, sku, channel, ctx.now)
+    return answer
+
+
+@router.post("/holds", response_model=s.HoldOut, status_code=201, tags=["selling"],
+             responses={409: {"description": "refused: `available` says what the channel could get"}})
+async def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
+    check_channels(ctx, [body.channel])
+    key_id = ctx.principal.key_id
+    return await sell(ctx, body, lambda conn: selling.place_hold(
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), [body.sku])
+
+
+@router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
+def get_hold(hold_id: HoldId, ctx: SaleReader) -> Any:
+    with ctx.db.read() as conn:
+        check_hold(ctx, conn, hold_id)
+        return selling.get_hold(conn, hold_id, ctx.now)
+
+
+@router.delete("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
+def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
+    def op(conn: Any) -> dict[str, Any]:
+        check_hold(ctx, conn, hold_id)
+        return selling.release_hold(conn, hold_id, ctx.now)
+
+    return write(ctx, None, op)
+
+
+@router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
+             responses={409: {"description": "refused: `available` says what the channel could get"},
+                        **problem_responses(410)})
+async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
+    check_channels(ctx, [body.channel])
+    lines = [ln.model_dump() for ln in body.lines]
+
+    def op(conn: Any) -> dict[str, Any]:
+        for line in body.lines:
+            if line.hold_id:
+                check_hold(ctx, conn, line.hold_id)
+        selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
+        return orders.get(conn, body.ref)
+
+    return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}))
+
+
+@router.get("/ping", tags=["meta"])
+async def ping(ctx: Reader) -> dict[str, bool]:
+    """Authenticated no-op: the framework's ceiling, a benchmark baseline."""
+    return {"ok": True}
 
 
 @router.put("/skus/{sku}", response_model=s.SkuOut, tags=["catalog"],
@@ -134,48 +197,6 @@ def cancel_po(ref: PathName, ctx: Ops) -> Response:
     return write(ctx, None, lambda conn: purchasing.cancel(conn, ref, ctx.now))
 
 
-@router.post("/holds", response_model=s.HoldOut, status_code=201, tags=["selling"],
-             responses={409: {"description": "refused: `available` says what the channel could get"}})
-async def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
-    check_channels(ctx, [body.channel])
-    key_id = ctx.principal.key_id
-    return await sell(ctx, body, lambda conn: selling.place_hold(
-        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), [body.sku])
-
-
-@router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
-def get_hold(hold_id: HoldId, ctx: SaleReader) -> Any:
-    with ctx.db.read() as conn:
-        check_hold(ctx, conn, hold_id)
-        return selling.get_hold(conn, hold_id, ctx.now)
-
-
-@router.delete("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
-def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
-    def op(conn: Any) -> dict[str, Any]:
-        check_hold(ctx, conn, hold_id)
-        return selling.release_hold(conn, hold_id, ctx.now)
-
-    return write(ctx, None, op)
-
-
-@router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
-             responses={409: {"description": "refused: `available` says what the channel could get"},
-                        **problem_responses(410)})
-async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
-    check_channels(ctx, [body.channel])
-    lines = [ln.model_dump() for ln in body.lines]
-
-    def op(conn: Any) -> dict[str, Any]:
-        for line in body.lines:
-            if line.hold_id:
-                check_hold(ctx, conn, line.hold_id)
-        selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
-        return orders.get(conn, body.ref)
-
-    return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}))
-
-
 @router.get("/orders/{ref}", response_model=s.OrderOut, tags=["orders"])
 def get_order(ref: PathName, ctx: SaleReader) -> Any:
     with ctx.db.read() as conn:
@@ -215,14 +236,6 @@ def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> Response:
     return write(ctx, body, lambda conn: orders.ship(conn, ref, lines, ctx.now), 201)
 
 
-@router.get("/availability/{sku}", response_model=s.AvailabilityOut, tags=["selling"])
-def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = None) -> Any:
-    check_availability_channel(ctx, channel)
-    reports.tidy(ctx.db, sku, ctx.now)
-    with ctx.db.read() as conn:
-        return reports.availability(conn, sku, channel, ctx.now)
-
-
 @router.get("/events", response_model=s.EventPage, tags=["events"])
 def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
            sku: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None) -> Any:
@@ -233,12 +246,6 @@ def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
             outbox.sequence(conn)
     with ctx.db.read() as conn:
         return reports.event_page(conn, after, limit, sku)
-
-
-@router.get("/ping", tags=["meta"])
-async def ping(ctx: Reader) -> dict[str, bool]:
-    """Authenticated no-op: the framework's ceiling, a benchmark baseline."""
-    return {"ok": True}
 
 
 @router.get("/keys", response_model=list[s.KeyOut], tags=["keys"])

@@ -7,7 +7,6 @@ state or promise date changed). `save` writes the plan summary the fast path rea
 """
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -206,7 +205,8 @@ class Book:
         return self
 
     def snapshot(self) -> tuple[Any, ...]:
-        return (copy.deepcopy(self.summary), self.next_seq, self.last_queued_at, self.on_hand, self.supply,
+        # A shallow copy is enough: the summary's nested values are replaced, never changed in place.
+        return (dict(self.summary), self.next_seq, self.last_queued_at, self.on_hand, self.supply,
                 list(self.events), self.dirty)
 
     def restore(self, saved: tuple[Any, ...]) -> None:

@@ -92,4 +92,8 @@ def put_quota(conn: Connection, sku: str, channel: str, quota: int | None) -> di
 
 def require_channel(conn: Connection, name: str, *, field: str) -> None:
     if conn.execute(select(channels.c.id).where(channels.c.name == name)).first() is None:
-        raise Invalid(field, f"unknown channel {name!r}; create it with PUT /v1/channels/{name}")
+        raise unknown_channel(name, field=field)
+
+
+def unknown_channel(name: str, *, field: str) -> Invalid:
+    return Invalid(field, f"unknown channel {name!r}; create it with PUT /v1/channels/{name}")

@@ -11,7 +11,7 @@ from allot.domain.errors import NotFound
 from allot.domain.model import ChannelRule
 from allot.domain.planner import Plan
 from allot.services.book import Book, load_channels
-from allot.services.catalog import require_channel
+from allot.services.catalog import unknown_channel
 from allot.store.db import Database
 from allot.store.tables import events, skus
 
@@ -25,30 +25,61 @@ def tidy(db: Database, sku: str, now: datetime) -> None:
     with db.read() as conn:
         stale = needs_tidy(conn, sku, now)
     if stale:
-        with db.write() as conn:
-            Book.open(conn, [sku], now)[sku].save()
+        _replan(db, sku, now)
+
+
+def _replan(db: Database, sku: str, now: datetime) -> None:
+    with db.write() as conn:
+        Book.open(conn, [sku], now)[sku].save()
 
 
 def needs_tidy(conn: Connection, sku: str, now: datetime) -> bool:
     """True when a hold expired or a consent deadline passed since the last plan: the caller
     re-plans before reading."""
+    return _stale(Book(conn, _sku_row(conn, sku), {}, now))
+
+
+def _stale(book: Book) -> bool:
+    return book.holds_expired() or book.consent_due()
+
+
+def _sku_row(conn: Connection, sku: str) -> Any:
     row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
     if row is None:
         raise NotFound(f"unknown SKU {sku!r}", sku=sku)
-    book = Book(conn, row, {}, now)
-    return book.holds_expired() or book.consent_due()
+    return row
+
+
+def fresh_availability(db: Database, sku: str, channel: str | None, now: datetime) -> dict[str, Any] | None:
+    """`availability` in one short read transaction (three queries), or None when time moved the
+    plan since it was made (a hold expired, a consent deadline passed): then `current_availability`."""
+    with db.read() as conn:
+        book = _reading(conn, sku, channel, now)
+        return None if _stale(book) else _availability(book, channel)
+
+
+def current_availability(db: Database, sku: str, channel: str | None, now: datetime) -> dict[str, Any]:
+    """`availability`, after applying what time did to the plan."""
+    tidy(db, sku, now)
+    with db.read() as conn:
+        return availability(conn, sku, channel, now)
 
 
 def availability(conn: Connection, sku: str, channel: str | None, now: datetime) -> dict[str, Any]:
     """What one more unit on `channel` would get, read from the plan summary without locking."""
-    row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
-    if row is None:
-        raise NotFound(f"unknown SKU {sku!r}", sku=sku)
+    return _availability(_reading(conn, sku, channel, now), channel)
+
+
+def _reading(conn: Connection, sku: str, channel: str | None, now: datetime) -> Book:
+    row = _sku_row(conn, sku)
     rules = load_channels(conn)
-    if channel is not None:
-        require_channel(conn, channel, field="channel")
+    if channel is not None and channel not in rules:
+        raise unknown_channel(channel, field="channel")
     rules[ANY_CHANNEL.name] = ANY_CHANNEL
-    book = Book(conn, row, rules, now)
+    return Book(conn, row, rules, now)
+
+
+def _availability(book: Book, channel: str | None) -> dict[str, Any]:
     s = book.summary
     view = planner.view(book.supply, Plan({}, s["free"], s["uncovered"]), channel or ANY_CHANNEL.name, book.today)
     available = view.available
@@ -56,7 +87,7 @@ def availability(conn: Connection, sku: str, channel: str | None, now: datetime)
     if quota is not None:
         available = min(available, quota)
     return {
-        "sku": sku, "channel": channel, "on_hand": row.on_hand, "incoming": s["incoming"],
+        "sku": book.sku, "channel": channel, "on_hand": book.on_hand, "incoming": s["incoming"],
         "committed": s["committed"], "reserved": s["reserved"], "available": available,
         "next_promise_date": view.next_promise_date if available >= 1 else None,
         "timeline": [{"date": p.date, "available": p.available} for p in view.timeline],
