@@ -38,7 +38,7 @@ from allot.domain.model import (
 )
 from allot.domain.planner import Plan
 from allot.services import consent
-from allot.services.common import Event, as_utc, iso, record
+from allot.services.common import Event, as_utc, iso, no_cycle_collection, record
 from allot.store.bulk import PlacementRow as Placed
 from allot.store.bulk import fetch_rows, update_placements
 from allot.store.tables import (
@@ -340,6 +340,10 @@ class Book:
 
     def replan(self, cause: dict[str, Any]) -> Plan:
         """Re-run the plan from the rows; persist and announce every line that moved."""
+        with no_cycle_collection():
+            return self._replan(cause)
+
+    def _replan(self, cause: dict[str, Any]) -> Plan:
         self._expire_holds()
         self.events += consent.apply_due(self.conn, self.id, self.sku, self.now)
         supply, incoming = self.supply_from_rows()
@@ -391,8 +395,9 @@ class Book:
         line_updates: list[Placed] = []
         moved: list[consent.Moved] = []
         # A slip moves many lines the same way: one JSON text per distinct allocation, one event
-        # payload per distinct change.
-        encoded: dict[tuple[Take, ...], str] = {}
+        # payload per distinct change. Lines with the same placement share its takes (planner),
+        # so the takes' identity is the cheap key; `after` keeps them alive, so ids stay unique.
+        encoded: dict[int, str] = {}
         said: dict[tuple[Any, ...], dict[str, Any]] = {}
         for e in entries:
             new = after.placements[e.demand.key]
@@ -400,9 +405,9 @@ class Book:
                 new = replace(new, promise_date=e.promise_date)  # time passing does not re-promise
             if (new.takes, new.state, new.promise_date) == (e.takes, e.state, e.promise_date):
                 continue
-            allocation = encoded.get(new.takes)
+            allocation = encoded.get(id(new.takes))
             if allocation is None:
-                allocation = encoded[new.takes] = json.dumps(takes_to_json(new.takes))
+                allocation = encoded[id(new.takes)] = json.dumps(takes_to_json(new.takes))
             (hold_updates if e.is_hold else line_updates).append(
                 (e.row_id, allocation, new.state.value, new.promise_date))
             if not e.is_hold and (new.state, new.promise_date) != (e.state, e.promise_date):
