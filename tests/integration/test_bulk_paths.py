@@ -98,10 +98,10 @@ def test_bulk_events_store_what_a_core_insert_stores(db: Database, now: datetime
     columns = f"type, version, {cast.format('occurred_at')}, sku, order_ref, line, {cast.format('data')}"
     with db.write() as conn:
         insert_events(conn, rows)
-        fast = raw(conn, f"SELECT {columns} FROM events ORDER BY id")  # noqa: S608
+        fast = raw(conn, f"SELECT {columns} FROM events ORDER BY id")
         conn.exec_driver_sql("DELETE FROM events")
         conn.execute(insert(events), rows)
-        core = raw(conn, f"SELECT {columns} FROM events ORDER BY id")  # noqa: S608
+        core = raw(conn, f"SELECT {columns} FROM events ORDER BY id")
     assert len(fast) == count
     assert fast == core
 
@@ -117,11 +117,11 @@ def test_bulk_placements_store_what_a_core_update_stores(world: Database, now: d
                    for i, row_id in enumerate(ids)]
         saved = conn.begin_nested()
         update_placements(conn, order_lines, [(i, json.dumps(a), s, d) for i, a, s, d in changes])
-        fast = raw(conn, f"SELECT {columns} FROM order_lines ORDER BY id")  # noqa: S608
+        fast = raw(conn, f"SELECT {columns} FROM order_lines ORDER BY id")
         saved.rollback()
         conn.execute(update(order_lines).where(order_lines.c.id == bindparam("_id"))
                      .values(allocation=bindparam("a"), state=bindparam("s"), promise_date=bindparam("d")),
                      [{"_id": i, "a": a, "s": s, "d": d} for i, a, s, d in changes])
-        core = raw(conn, f"SELECT {columns} FROM order_lines ORDER BY id")  # noqa: S608
+        core = raw(conn, f"SELECT {columns} FROM order_lines ORDER BY id")
     assert fast == core
     assert sum(1 for row in fast if row[2] == "backordered") >= count // 4

@@ -52,25 +52,25 @@ def _copy(conn: Connection, sql: str, lines: Iterable[str]) -> None:
             copy.write("".join(chunk))
 
 
-def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
-    """The column type's own conversion of a Python value for this driver, remembered per distinct value.
+def _once(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert`, run once per distinct value: big writes repeat a few dates, times and payloads."""
+    seen: dict[Any, Any] = {}
 
-    Big writes carry few distinct dates and times (a slip moves every line to one promise date),
-    so converting each once keeps the stored text exactly what SQLAlchemy would have written.
-    """
+    def converted(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = convert(value)
+        return seen[value]
+
+    return converted
+
+
+def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
+    """The column type's own conversion of a value for this driver (what SQLAlchemy would store), run once
+    per distinct value."""
     process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
     if process is None:
         return lambda value: value
-    seen: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if value not in seen:
-            seen[value] = process(value)
-        return seen[value]
-
-    return convert
+    return _once(lambda value: None if value is None else process(value))
 
 
 PlacementRow = tuple[Any, str, str, Any]  # (id, allocation as JSON text, state, promise_date)
@@ -83,23 +83,22 @@ def update_placements(conn: Connection, table: Table, rows: Sequence[PlacementRo
     if conn.dialect.name != "postgresql":
         day = _converter(conn, table.c.promise_date)
         conn.exec_driver_sql(
-            f"UPDATE {table.name} SET allocation = ?, state = ?, promise_date = ? WHERE id = ?",  # noqa: S608
+            f"UPDATE {table.name} SET allocation = ?, state = ?, promise_date = ? WHERE id = ?",
             [(allocation, state, day(promise), row_id) for row_id, allocation, state, promise in rows],
         )
         return
     if len(rows) < COPY_FROM:
         conn.exec_driver_sql(
-            f"UPDATE {table.name} SET allocation = %s, state = %s, promise_date = %s WHERE id = %s",  # noqa: S608
+            f"UPDATE {table.name} SET allocation = %s, state = %s, promise_date = %s WHERE id = %s",
             [(allocation, state, promise, row_id) for row_id, allocation, state, promise in rows],
         )
         return
     conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS moved_placements "
                          "(id text, allocation json, state text, promise_date date) ON COMMIT DELETE ROWS")
     conn.exec_driver_sql("TRUNCATE moved_placements")
-    days: dict[Any, str] = {}
+    field = _once(copy_field)
     _copy(conn, "COPY moved_placements (id, allocation, state, promise_date) FROM STDIN",
-          (f"{copy_field(str(row_id))}\t{copy_field(allocation)}\t{copy_field(state)}\t"
-           f"{days.get(promise) or days.setdefault(promise, copy_field(promise))}\n"
+          (f"{copy_field(str(row_id))}\t{field(allocation)}\t{field(state)}\t{field(promise)}\n"
            for row_id, allocation, state, promise in rows))
     key = "v.id::bigint" if table.name == "order_lines" else "v.id"
     conn.exec_driver_sql(
@@ -130,14 +129,7 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
               data(r["data"])) for r in rows],
         )
         return
-    fields: dict[Any, str] = {}
-
-    def field(value: Any) -> str:
-        """Values that repeat across a slip's events (type, time, SKU), escaped once."""
-        if value not in fields:
-            fields[value] = copy_field(value)
-        return fields[value]
-
+    field = _once(copy_field)  # for the values a slip's events repeat: type, time, SKU, payload
     _copy(conn, "COPY events (type, version, occurred_at, sku, order_ref, line, data) FROM STDIN",
           (f"{field(r['type'])}\t{field(r.get('version', 1))}\t{field(r['occurred_at'])}\t{field(r['sku'])}\t"
            f"{copy_field(r['order_ref'])}\t{copy_field(r['line'])}\t{field(data(r['data']))}\n" for r in rows))
@@ -146,7 +138,8 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
 def fetch_rows(conn: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
     """Run a select on the driver's own cursor: plain tuples, no per-value result processing.
 
-    Values come back as the driver gives them: on SQLite, dates and times are ISO text.
+    Values come back as the driver gives them: on SQLite, dates and times are ISO text. Bound
+    values go to the driver unconverted too, which suits ids and strings.
     """
     compiled = stmt.compile(dialect=conn.dialect)
     params: Any = compiled.params
