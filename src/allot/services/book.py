@@ -55,6 +55,16 @@ from allot.store.tables import (
 # Built once: constructing a statement per call costs more than running it on the hot path.
 SAVE_SKU = update(skus).where(skus.c.id == bindparam("_id"))
 
+# A SKU's open order lines, as Book._open_lines reads them (allocation as its JSON text).
+_ol = order_lines.c
+OPEN_LINES = (
+    select(_ol.id, _ol.line, _ol.channel, _ol.priority, _ol.queued_at, _ol.seq, cast(_ol.allocation, Text),
+           _ol.state, _ol.promise_date, _ol.qty - _ol.qty_shipped - _ol.qty_cancelled, _ol.qty_shipped,
+           orders.c.ref)
+    .join(orders, orders.c.id == _ol.order_id)
+    .where(_ol.sku_id == bindparam("sku_id"), _ol.open.is_(True))
+)
+
 # conn.info key of the books shared by the requests of one batch (services/batching.py).
 BATCH = "allot_batch"
 
@@ -244,14 +254,7 @@ class Book:
         Allocations, states and promise dates repeat across a SKU's lines, so each distinct one
         is decoded once; SQLite hands dates and times back as the ISO text SQLAlchemy wrote.
         """
-        ol = order_lines.c
-        rows = fetch_rows(self.conn, (
-            select(ol.id, ol.line, ol.channel, ol.priority, ol.queued_at, ol.seq, cast(ol.allocation, Text),
-                   ol.state, ol.promise_date, ol.qty - ol.qty_shipped - ol.qty_cancelled, ol.qty_shipped,
-                   orders.c.ref)
-            .join(orders, orders.c.id == ol.order_id)
-            .where(ol.sku_id == self.id, ol.open.is_(True))
-        ))
+        rows = fetch_rows(self.conn, OPEN_LINES, {"sku_id": self.id})
         takes: dict[str, tuple[Take, ...]] = {}
         states: dict[str, State] = {}
         days: dict[Any, date | None] = {None: None}

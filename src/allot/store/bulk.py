@@ -135,20 +135,26 @@ def insert_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
            f"{copy_field(r['order_ref'])}\t{copy_field(r['line'])}\t{field(data(r['data']))}\n" for r in rows))
 
 
-def fetch_rows(conn: Connection, stmt: Select[Any]) -> list[tuple[Any, ...]]:
-    """Run a select on the driver's own cursor: plain tuples, no per-value result processing.
+_COMPILED: dict[tuple[Select[Any], str], tuple[str, tuple[str, ...] | None]] = {}
 
-    Values come back as the driver gives them: on SQLite, dates and times are ISO text. Bound
-    values go to the driver unconverted too, which suits ids and strings.
+
+def fetch_rows(conn: Connection, stmt: Select[Any], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a select, built once at import, on the driver's own cursor: plain tuples, no per-value
+    result processing.
+
+    Values come back as the driver gives them: on SQLite, dates and times are ISO text. `params`
+    (named by the statement's bindparams) go to the driver unconverted, which suits ids and strings.
+    The SQL is compiled once per statement and dialect, as SQLAlchemy's own cache would.
     """
-    compiled = stmt.compile(dialect=conn.dialect)
-    params: Any = compiled.params
-    if compiled.positiontup is not None:
-        params = tuple(params[name] for name in compiled.positiontup)
+    key = (stmt, conn.dialect.name)
+    if key not in _COMPILED:
+        compiled = stmt.compile(dialect=conn.dialect)
+        _COMPILED[key] = (str(compiled), tuple(compiled.positiontup) if compiled.positiontup is not None else None)
+    sql, positions = _COMPILED[key]
     raw = conn.connection.driver_connection
     cur = raw.cursor()  # type: ignore[union-attr]
     try:
-        cur.execute(str(compiled), params)
+        cur.execute(sql, params if positions is None else tuple(params[name] for name in positions))
         return list(cur.fetchall())
     finally:
         cur.close()
