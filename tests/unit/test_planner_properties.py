@@ -24,9 +24,10 @@ from allot.domain.model import (
     Source,
     State,
     Supply,
+    Take,
     queue_order,
 )
-from allot.domain.planner import Plan, append, plan, sell, view
+from allot.domain.planner import Plan, append, placement, plan, sell, view
 
 TODAY = date(2025, 3, 1)
 OPENING = datetime(2025, 2, 1, 9, 0)
@@ -236,6 +237,28 @@ def test_appending_at_the_tail_equals_a_full_replan(
     assert incremental.placements == full.placements
     assert incremental.free == full.free
     assert incremental.uncovered == full.uncovered
+
+
+@fast
+@given(supplies(), queues())
+def test_lines_that_share_a_placement_each_get_what_a_line_by_line_walk_gives(
+    supply: Supply, queue: list[Demand]
+) -> None:
+    """The plan works out each distinct placement once and shares it; a naive walk agrees line by line."""
+    free = {b.key: max(0, b.capacity) for b in supply.buckets}
+    expected: dict[str, Placement] = {}
+    for line in in_queue_order(queue):
+        rule = supply.channel(line.channel)
+        need, takes = line.qty, []
+        for b in supply.buckets:
+            if need and free[b.key] > 0 and supply.sku.may_use(rule, b.source, TODAY):
+                n = min(need, free[b.key])
+                free[b.key] -= n
+                need -= n
+                takes.append(Take(b.key, n))
+        expected[line.key] = placement(supply, rule, tuple(takes), need, TODAY)
+
+    assert plan(supply, queue, TODAY).placements == expected
 
 
 @settings(max_examples=100, deadline=None)

@@ -81,12 +81,21 @@ def _first_come(supply: Supply, ordered: list[Demand], today: date) -> Plan:
     placements: dict[str, Placement] = {}
     uncovered = 0
     usable: dict[str, list[Bucket]] = {}
+    # A placement depends only on the channel, the takes and the shortfall. Lines that agree on all
+    # three share one (immutable) placement, worked out once: a big re-plan has few distinct ones.
+    known: dict[tuple[str, int, tuple[Take, ...]], Placement] = {}
     for line in ordered:
-        if line.channel not in usable:
-            usable[line.channel] = _usable(supply, supply.channel(line.channel), today)
-        placed = _place(supply, free, line, today, usable[line.channel])
+        channel = line.channel
+        if channel not in usable:
+            usable[channel] = _usable(supply, supply.channel(channel), today)
+        takes = tuple(_take(supply, free, line, line.qty, today, usable=usable[channel]))
+        short = line.qty - sum(t.qty for t in takes)
+        key = (channel, short, takes)
+        placed = known.get(key)
+        if placed is None:
+            placed = known[key] = placement(supply, supply.channel(channel), takes, short, today)
         placements[line.key] = placed
-        uncovered += line.qty - placed.covered
+        uncovered += short
     return Plan(placements, free, uncovered)
 
 

@@ -7,6 +7,7 @@ state or promise date changed). `save` writes the plan summary the fast path rea
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -14,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, select, update
 
 from allot.domain import planner
 from allot.domain.errors import Invalid, NotFound, SaleRefused
@@ -36,9 +37,10 @@ from allot.domain.model import (
 )
 from allot.domain.planner import Plan
 from allot.services import consent
-from allot.services.common import Event, as_utc, iso, record
+from allot.services.common import Event, as_utc, iso, no_cycle_collection, record
 from allot.store import deferred
-from allot.store.bulk import update_placements
+from allot.store.bulk import PlacementRow as Placed
+from allot.store.bulk import fetch_rows, update_placements
 from allot.store.tables import (
     channels,
     holds,
@@ -52,6 +54,16 @@ from allot.store.tables import (
 
 # Built once: constructing a statement per call costs more than running it on the hot path.
 SAVE_SKU = update(skus).where(skus.c.id == bindparam("_id"))
+
+# A SKU's open order lines, as Book._open_lines reads them (allocation as its JSON text).
+_ol = order_lines.c
+OPEN_LINES = (
+    select(_ol.id, _ol.line, _ol.channel, _ol.priority, _ol.queued_at, _ol.seq, cast(_ol.allocation, Text),
+           _ol.state, _ol.promise_date, _ol.qty - _ol.qty_shipped - _ol.qty_cancelled, _ol.qty_shipped,
+           orders.c.ref)
+    .join(orders, orders.c.id == _ol.order_id)
+    .where(_ol.sku_id == bindparam("sku_id"), _ol.open.is_(True))
+)
 
 # conn.info keys (services/batching.py): the books shared by the requests of one batch; the
 # names the current request has opened; and, per open savepoint, what to restore if it rolls back.
@@ -270,19 +282,32 @@ class Book:
                   takes_from_json(r.allocation), State(r.state), r.promise_date)
             for r in hold_rows
         ]
-        ol = order_lines.c
-        line_rows = self.conn.execute(
-            select(ol.id, ol.line, ol.channel, ol.priority, ol.queued_at, ol.seq, ol.allocation, ol.state,
-                   ol.promise_date, (ol.qty - ol.qty_shipped - ol.qty_cancelled).label("open_qty"),
-                   ol.qty_shipped, orders.c.ref)
-            .join(orders, orders.c.id == ol.order_id)
-            .where(ol.sku_id == self.id, ol.open.is_(True))
-        )
-        entries += [
-            Entry(Demand(f"l:{r.id}", r.open_qty, r.channel, r.priority, as_utc(r.queued_at), r.seq, r.qty_shipped),
-                  r.id, takes_from_json(r.allocation), State(r.state), r.promise_date, r.ref, r.line)
-            for r in line_rows if r.open_qty > 0
-        ]
+        return entries + self._open_lines()
+
+    def _open_lines(self) -> list[Entry]:
+        """The open units of order lines, read through the driver's cursor: a slip reads 100,000.
+
+        Allocations, states and promise dates repeat across a SKU's lines, so each distinct one
+        is decoded once; SQLite hands dates and times back as the ISO text SQLAlchemy wrote.
+        """
+        rows = fetch_rows(self.conn, OPEN_LINES, {"sku_id": self.id})
+        takes: dict[str, tuple[Take, ...]] = {}
+        states: dict[str, State] = {}
+        days: dict[Any, date | None] = {None: None}
+        entries = []
+        for row_id, line, channel, priority, queued_at, seq, allocation, state, promise, open_qty, shipped, ref in rows:
+            if open_qty <= 0:
+                continue
+            if isinstance(queued_at, str):
+                queued_at = datetime.fromisoformat(queued_at)
+            if allocation not in takes:
+                takes[allocation] = takes_from_json(json.loads(allocation))
+            if state not in states:
+                states[state] = State(state)
+            if promise not in days:
+                days[promise] = date.fromisoformat(promise) if isinstance(promise, str) else promise
+            entries.append(Entry(Demand(f"l:{row_id}", open_qty, channel, priority, as_utc(queued_at), seq, shipped),
+                                 row_id, takes[allocation], states[state], days[promise], ref, line))
         return entries
 
     # -- selling -------------------------------------------------------------------------
@@ -354,6 +379,10 @@ class Book:
 
     def replan(self, cause: dict[str, Any]) -> Plan:
         """Re-run the plan from the rows; persist and announce every line that moved."""
+        with no_cycle_collection():
+            return self._replan(cause)
+
+    def _replan(self, cause: dict[str, Any]) -> Plan:
         self._expire_holds()
         self.events += consent.apply_due(self.conn, self.id, self.sku, self.now)
         supply, incoming = self.supply_from_rows()
@@ -401,20 +430,27 @@ class Book:
         self.dirty = True
 
     def _persist(self, entries: list[Entry], after: Plan, cause: dict[str, Any]) -> None:
-        hold_updates: list[dict[str, Any]] = []
-        line_updates: list[dict[str, Any]] = []
+        hold_updates: list[Placed] = []
+        line_updates: list[Placed] = []
         moved: list[consent.Moved] = []
+        # A slip moves many lines the same way: one JSON text per distinct allocation, one event
+        # payload per distinct change. Lines with the same placement share its takes (planner),
+        # so the takes' identity is the cheap key; `after` keeps them alive, so ids stay unique.
+        encoded: dict[int, str] = {}
+        said: dict[tuple[Any, ...], dict[str, Any]] = {}
         for e in entries:
             new = after.placements[e.demand.key]
             if e.state is State.READY and new.state is State.READY:
                 new = replace(new, promise_date=e.promise_date)  # time passing does not re-promise
             if (new.takes, new.state, new.promise_date) == (e.takes, e.state, e.promise_date):
                 continue
-            values = {"_id": e.row_id, "allocation": takes_to_json(new.takes), "state": new.state.value,
-                      "promise_date": new.promise_date}
-            (hold_updates if e.is_hold else line_updates).append(values)
+            allocation = encoded.get(id(new.takes))
+            if allocation is None:
+                allocation = encoded[id(new.takes)] = json.dumps(takes_to_json(new.takes))
+            (hold_updates if e.is_hold else line_updates).append(
+                (e.row_id, allocation, new.state.value, new.promise_date))
             if not e.is_hold and (new.state, new.promise_date) != (e.state, e.promise_date):
-                self.events.append(line_change_event(self.sku, e, new, cause))
+                self.events.append(line_change_event(self.sku, e, new, cause, said))
                 moved.append(consent.Moved(e.row_id, e.order_ref or "", e.line or 0, e.demand.channel, new.state,
                                            new.promise_date))
         update_placements(self.conn, holds, hold_updates)
@@ -448,16 +484,26 @@ class Book:
         self.dirty = False
 
 
-def line_change_event(sku: str, before: Entry, after: Placement, cause: dict[str, Any]) -> Event:
-    """One event per order line whose state or promise moved, named for what the customer feels."""
+def line_change_event(sku: str, before: Entry, after: Placement, cause: dict[str, Any],
+                      said: dict[tuple[Any, ...], dict[str, Any]] | None = None) -> Event:
+    """One event per order line whose state or promise moved, named for what the customer feels.
+
+    `said` shares one payload among the events of a call that say the same thing (never mutated).
+    """
     if after.state is State.BACKORDERED:
         kind = "order_line.backordered"
     elif after.state is State.READY and before.state is not State.READY:
         kind = "order_line.ready"
     else:
         kind = "order_line.promise_changed"
-    data = {"from": iso(before.promise_date), "to": iso(after.promise_date), "state_from": before.state.value,
-            "state": after.state.value, "reason": _reason(before.promise_date, after.promise_date), "cause": cause}
+    change = (before.promise_date, after.promise_date, before.state, after.state)
+    data = said.get(change) if said is not None else None
+    if data is None:
+        data = {"from": iso(before.promise_date), "to": iso(after.promise_date), "state_from": before.state.value,
+                "state": after.state.value, "reason": _reason(before.promise_date, after.promise_date),
+                "cause": cause}
+        if said is not None:
+            said[change] = data
     return Event(kind, sku, data, before.order_ref, before.line)
 
 
