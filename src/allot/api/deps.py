@@ -1,7 +1,6 @@
 """Per-request plumbing: who is calling, what they may touch, and running a write exactly once, audited."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -195,7 +194,7 @@ async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus:
         if batcher is None:
             outcome = await run_in_threadpool(_transact, ctx.db, attempt.run)
         else:
-            outcome = await asyncio.wrap_future(batcher.submit(skus, attempt.run, ctx.now))
+            outcome = await batcher.sell(skus, attempt.run, ctx.now)
     except IntegrityError as race:
         outcome = await run_in_threadpool(attempt.after_race, race)
     return attempt.respond(outcome)

@@ -13,6 +13,7 @@ the next one gathers. Idle lanes cost a sleeping thread.
 """
 from __future__ import annotations
 
+import asyncio
 import threading
 import zlib
 from collections import deque
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from allot.services.book import BATCH, IN_USE, SCOPES, Book, remembered
+from allot.services.book import BATCH, IN_USE, SCOPES, Book, flush_all, remembered
 from allot.store import deferred
 from allot.store.db import WRITES, Database, count_writes, writes
 
@@ -37,7 +38,9 @@ class Job:
     skus: tuple[str, ...]
     op: Op
     now: datetime
-    future: Future[Any] = field(default_factory=Future)
+    # A thread waits on a concurrent future; a coroutine on an asyncio one, settled on its loop.
+    future: Future[Any] | asyncio.Future[Any] = field(default_factory=Future)
+    loop: asyncio.AbstractEventLoop | None = None
 
 
 class Lane:
@@ -77,15 +80,19 @@ class Batcher:
         self._lanes: list[Lane] = []
         self._start = threading.Lock()
 
-    def submit(self, skus: str | Sequence[str], op: Op, now: datetime) -> Future[Any]:
-        """Queue `op` for the next batch of its lane; the future holds its own result or error."""
-        names = (skus,) if isinstance(skus, str) else tuple(skus)
-        job = Job(names, op, now)
-        self._lane(names[0]).put(job)
-        return job.future
+    async def sell(self, skus: Sequence[str], op: Op, now: datetime) -> Any:
+        """Run `op` in the next batch of its lane and return its own result (or raise its own error)."""
+        loop = asyncio.get_running_loop()
+        job = Job(tuple(skus), op, now, loop.create_future(), loop)
+        self._lane(job.skus[0]).put(job)
+        return await job.future
 
     def run(self, skus: str | Sequence[str], op: Op, now: datetime) -> Any:
-        return self.submit(skus, op, now).result()
+        """`sell` for a thread: blocks until the batch has committed."""
+        job = Job((skus,) if isinstance(skus, str) else tuple(skus), op, now)
+        self._lane(job.skus[0]).put(job)
+        assert isinstance(job.future, Future)
+        return job.future.result()
 
     def pending(self, sku: str) -> int:
         """Requests waiting in `sku`'s lane for the next batch (not the one running)."""
@@ -109,7 +116,7 @@ class Batcher:
         return self._lanes[zlib.crc32(sku.encode()) % len(self._lanes)]
 
     def execute(self, batch: list[Job]) -> None:
-        """Run a batch and settle every job's future, only after the commit."""
+        """Run a batch and settle every job, only after the commit."""
         failed: dict[int, Exception] = {}  # jobs that broke after writing: out of the next attempt
         while True:
             todo = [i for i in range(len(batch)) if i not in failed]
@@ -118,20 +125,12 @@ class Batcher:
             except _Redo as redo:
                 failed[todo[redo.index]] = redo.error
                 continue
-            except BaseException as e:  # the commit failed: nobody in this batch may be told it succeeded
-                for i in todo:
-                    batch[i].future.set_exception(e)
-                outcomes = []
-                if not isinstance(e, Exception):
-                    raise
+            except Exception as e:  # noqa: BLE001 - the commit failed: nobody in this batch may be told it succeeded
+                outcomes = [(False, e)] * len(todo)
             break
-        for i, error in failed.items():
-            batch[i].future.set_exception(error)
-        for i, (ok, value) in zip(todo, outcomes, strict=False):
-            if ok:
-                batch[i].future.set_result(value)
-            else:
-                batch[i].future.set_exception(value)
+        settled = [(batch[i], ok, value) for i, (ok, value) in zip(todo, outcomes, strict=True)]
+        settled += [(batch[i], False, error) for i, error in failed.items()]
+        _settle(settled)
 
     def _attempt(self, jobs: list[Job]) -> list[tuple[bool, Any]]:
         """One transaction for the jobs, in order. A job that fails before writing anything is
@@ -160,8 +159,7 @@ class Batcher:
                             raise _Redo(k, e) from e
                         outcomes.append((False, e))
                 deferred.flush(conn)
-                for book in books.values():
-                    book.flush()
+                flush_all(books.values())
             finally:
                 for key in (BATCH, IN_USE, SCOPES, WRITES):
                     conn.info.pop(key, None)
@@ -175,3 +173,32 @@ class _Redo(Exception):
     def __init__(self, index: int, error: Exception) -> None:
         super().__init__(index)
         self.index, self.error = index, error
+
+
+def _settle(settled: list[tuple[Job, bool, Any]]) -> None:
+    """Hand each job its answer: one call per event loop for the whole batch, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Job, bool, Any]]] = {}
+    for job, ok, value in settled:
+        if job.loop is None:
+            _answer(job, ok, value)
+        else:
+            by_loop.setdefault(job.loop, []).append((job, ok, value))
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_answer_all, answers)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            pass
+
+
+def _answer_all(answers: list[tuple[Job, bool, Any]]) -> None:
+    for job, ok, value in answers:
+        _answer(job, ok, value)
+
+
+def _answer(job: Job, ok: bool, value: Any) -> None:
+    if job.future.done():  # an abandoned request (its client went away); the sale stands
+        return
+    if ok:
+        job.future.set_result(value)
+    else:
+        job.future.set_exception(value)

@@ -167,6 +167,12 @@ class Book:
         if rows:
             rules = load_channels(conn)
             books = {r.sku: cls(conn, r, rules, now) for r in rows}
+            by_id = {book.id: book for book in books.values()}
+            for book in books.values():
+                book._quotas = dict.fromkeys(rules)
+            quotas = select(sku_channels.c.sku_id, sku_channels.c.channel, sku_channels.c.quota)
+            for sku_id, channel, quota in conn.execute(quotas.where(sku_channels.c.sku_id.in_(list(by_id)))):
+                by_id[sku_id]._quotas[channel] = quota
             for book in books.values():
                 book.tidy()  # before any request, so that a request that fails has written nothing
             conn.info[BATCH].update(books)
@@ -272,6 +278,7 @@ class Book:
 
     def load_queue(self) -> list[Entry]:
         """Active (unexpired) holds and the open units of order lines."""
+        deferred.flush(self.conn)  # the batch's new holds
         h = holds.c
         hold_rows = self.conn.execute(
             select(h.id, h.channel, h.qty, h.priority, h.queued_at, h.seq, h.allocation, h.state, h.promise_date)
@@ -379,6 +386,7 @@ class Book:
 
     def replan(self, cause: dict[str, Any]) -> Plan:
         """Re-run the plan from the rows; persist and announce every line that moved."""
+        deferred.flush(self.conn)  # the batch's new holds, before reading holds
         with no_cycle_collection():
             return self._replan(cause)
 
@@ -477,11 +485,20 @@ class Book:
             self.flush()
 
     def flush(self) -> None:
-        if self.dirty:
-            self.conn.execute(SAVE_SKU, {
-                "_id": self.id, "summary": self.summary, "on_hand": self.on_hand, "next_seq": self.next_seq,
-                "last_queued_at": self.last_queued_at, "updated_at": self.now})
-        self.dirty = False
+        flush_all([self])
+
+    def _saved(self) -> dict[str, Any]:
+        return {"_id": self.id, "summary": self.summary, "on_hand": self.on_hand, "next_seq": self.next_seq,
+                "last_queued_at": self.last_queued_at, "updated_at": self.now}
+
+
+def flush_all(books: Iterable[Book]) -> None:
+    """Write the plan summaries that changed, in one statement (a batch may hold many SKUs)."""
+    dirty = [book for book in books if book.dirty]
+    if dirty:
+        dirty[0].conn.execute(SAVE_SKU, [book._saved() for book in dirty])
+    for book in dirty:
+        book.dirty = False
 
 
 def line_change_event(sku: str, before: Entry, after: Placement, cause: dict[str, Any],

@@ -12,8 +12,10 @@ from allot.domain.model import Placement, State, Take
 from allot.services.book import Book, atomic, save_all, takes_from_json, takes_to_json
 from allot.services.catalog import require_channel
 from allot.services.common import Event, as_utc, iso
+from allot.store import deferred
 from allot.store.tables import holds, order_lines, orders, skus
 
+NEW_HOLD = insert(holds)  # built once; the hot path writes one per sale
 DEFAULT_TTL = 600
 MAX_TTL = 7 * 24 * 3600
 
@@ -28,10 +30,11 @@ def place_hold(conn: Connection, sku: str, qty: int, channel: str, ttl_seconds: 
     expires_at = now + timedelta(seconds=ttl_seconds or DEFAULT_TTL)
     queued_at, seq = book.next_place(0)
     placed = book.sell(f"h:{hold_id}", qty, channel, 0, (queued_at, seq))
-    conn.execute(insert(holds), dict(
-        id=hold_id, sku_id=book.id, channel=channel, qty=qty, priority=0, queued_at=queued_at, seq=seq,
-        expires_at=expires_at, status="active", allocation=takes_to_json(placed.takes), state=placed.state.value,
-        promise_date=placed.promise_date, api_key_id=api_key_id, created_at=now))
+    deferred.insert(conn, NEW_HOLD, {
+        "id": hold_id, "sku_id": book.id, "channel": channel, "qty": qty, "priority": 0, "queued_at": queued_at,
+        "seq": seq, "expires_at": expires_at, "status": "active", "allocation": takes_to_json(placed.takes),
+        "state": placed.state.value, "promise_date": placed.promise_date, "api_key_id": api_key_id,
+        "created_at": now})
     book.note_hold_expiry(expires_at)
     book.save()
     return {"id": hold_id, "sku": sku, "channel": channel, "qty": qty, "status": "active",
@@ -112,6 +115,7 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
 def _confirm(conn: Connection, book: Book, item: dict[str, Any], i: int, channel: str,
              now: datetime) -> tuple[dict[str, Any], Placement, bool]:
     """Turn a hold into an order line: same queue place, no new availability needed."""
+    deferred.flush(conn)  # a hold placed earlier in this batch
     hold = conn.execute(select(holds).where(holds.c.id == item["hold_id"])).first()
     if hold is None:
         raise NotFound(f"unknown hold {item['hold_id']!r}", hold_id=item["hold_id"])
@@ -151,6 +155,7 @@ def _promised(placed: Placement, qty: int) -> dict[str, Any]:
 
 
 def _hold(conn: Connection, hold_id: str) -> Any:
+    deferred.flush(conn)  # a hold placed earlier in this batch
     row = conn.execute(
         select(holds, skus.c.sku).join(skus, skus.c.id == holds.c.sku_id).where(holds.c.id == hold_id)
     ).first()

@@ -1,8 +1,10 @@
-"""Rows that nothing reads before their transaction commits (the audit log), written in bulk.
+"""Rows written in bulk by a batch (services/batching.py): new holds and audit rows.
 
-Inside a batch (services/batching.py) such rows wait in a list and go to the database in one
-statement per table just before the commit; a request that is undone takes its rows back out
-(`mark` and `undo_to`). Outside a batch a row is written at once.
+Inside a batch such rows wait in a list and go to the database in one statement per table (one
+round trip) when the batch is done; a request that is undone takes its rows back out (`mark`
+and `undo_to`). Whoever reads a table these rows go to must `flush` first (Book.replan,
+Book.load_queue and the hold lookups in services/selling.py read holds). Outside a batch a row
+is written at once.
 """
 from __future__ import annotations
 
@@ -38,10 +40,13 @@ def undo_to(conn: Connection, at: int | None) -> None:
 
 def flush(conn: Connection) -> None:
     """Write the waiting rows, one executemany per statement, in the order they came."""
-    waiting = conn.info.pop(KEY, None) or []
+    waiting: list[tuple[Insert, dict[str, Any]]] | None = conn.info.get(KEY)
+    if not waiting:
+        return
     by_stmt: dict[Insert, list[dict[str, Any]]] = {}
     for stmt, row in waiting:
         by_stmt.setdefault(stmt, []).append(row)
+    waiting.clear()
     for stmt, rows in by_stmt.items():
         conn.execute(stmt, rows)
 
