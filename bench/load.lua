@@ -1,7 +1,7 @@
 -- wrk script for Allot benchmarks: 1-unit holds (POST) or GETs, with per-status counts.
 -- Environment: ALLOT_KEY, ALLOT_MODE (hold|get), ALLOT_PATH (get), ALLOT_SKU_PREFIX,
 -- ALLOT_SKU_COUNT (holds spread over PREFIX1..PREFIXn; 0 = the single SKU PREFIX),
--- ALLOT_DELAY_MS (pause per connection between requests, for a steady rate).
+-- ALLOT_DELAY_MS (mean pause per connection between requests, for a steady rate).
 local key = os.getenv("ALLOT_KEY")
 local mode = os.getenv("ALLOT_MODE") or "hold"
 local path = os.getenv("ALLOT_PATH") or "/v1/holds"
@@ -30,8 +30,10 @@ function request()
   return wrk.format("POST", "/v1/holds", headers, body)
 end
 
+-- A random pause around the mean, not a fixed one: fixed pauses keep connections that started
+-- together firing together, a pulse every `pause` ms instead of a steady rate.
 if pause > 0 then
-  function delay() return pause end
+  function delay() return math.random(0, 2 * pause) end
 end
 
 function response(status, hdrs, body)

@@ -1,6 +1,7 @@
 """The ASGI app: API, health check, and the background sweeper and webhook relay, built from settings once."""
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             workers.append(RelayThread(db, clock, options_from(settings), stop))
         for worker in workers:
             worker.start()
+        # What start-up built lives as long as the process: keep the cycle collector from walking
+        # it again and again (a full pass over it stalled requests by tens of ms; docs/performance.md).
+        gc.freeze()
         yield
         stop.set()
         if app.state.batcher is not None:

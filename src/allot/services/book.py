@@ -319,6 +319,11 @@ class Book:
 
     # -- selling -------------------------------------------------------------------------
 
+    def know_quota(self, channel: str | None, quota: int | None) -> None:
+        """The channel's quota for this SKU, read with the SKU by the caller (None: no quota)."""
+        if channel is not None:
+            self._quotas[channel] = quota
+
     def quota_left(self, channel: str) -> int | None:
         if channel not in self._quotas:
             self._quotas[channel] = self.conn.execute(

@@ -4,16 +4,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, bindparam, select
 
 from allot.domain import planner
 from allot.domain.errors import NotFound
 from allot.domain.model import ChannelRule
 from allot.domain.planner import Plan
-from allot.services.book import Book, load_channels
+from allot.services.book import Book
 from allot.services.catalog import unknown_channel
 from allot.store.db import Database
-from allot.store.tables import events, skus
+from allot.store.tables import channels, events, sku_channels, skus
 
 # A channel that may use every bucket: what the SKU as a whole can still sell.
 ANY_CHANNEL = ChannelRule("*", allow_backorder=True, allow_preorder=True)
@@ -70,13 +70,30 @@ def availability(conn: Connection, sku: str, channel: str | None, now: datetime)
     return _availability(_reading(conn, sku, channel, now), channel)
 
 
+# One query for an availability read: the SKU, the channel's rules and the SKU's quota on it.
+_ch, _q = channels.c, sku_channels.c
+AVAILABILITY_READ = (
+    select(skus, _ch.name.label("ch_name"), _ch.allow_backorder.label("ch_backorder"),
+           _ch.allow_preorder.label("ch_preorder"), _ch.padding_days.label("ch_padding"), _q.quota.label("ch_quota"))
+    .select_from(skus)
+    .outerjoin(channels, _ch.name == bindparam("channel"))
+    .outerjoin(sku_channels, and_(_q.sku_id == skus.c.id, _q.channel == bindparam("channel")))
+    .where(skus.c.sku == bindparam("sku"))
+)
+
+
 def _reading(conn: Connection, sku: str, channel: str | None, now: datetime) -> Book:
-    row = _sku_row(conn, sku)
-    rules = load_channels(conn)
-    if channel is not None and channel not in rules:
-        raise unknown_channel(channel, field="channel")
-    rules[ANY_CHANNEL.name] = ANY_CHANNEL
-    return Book(conn, row, rules, now)
+    row = conn.execute(AVAILABILITY_READ, {"sku": sku, "channel": channel}).first()
+    if row is None:
+        raise NotFound(f"unknown SKU {sku!r}", sku=sku)
+    rules = {ANY_CHANNEL.name: ANY_CHANNEL}
+    if channel is not None:
+        if row.ch_name is None:
+            raise unknown_channel(channel, field="channel")
+        rules[channel] = ChannelRule(channel, row.ch_backorder, row.ch_preorder, row.ch_padding)
+    book = Book(conn, row, rules, now)
+    book.know_quota(channel, row.ch_quota)
+    return book
 
 
 def _availability(book: Book, channel: str | None) -> dict[str, Any]:
