@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -263,7 +263,7 @@ def _run(ctx: Ctx, conn: Connection, body: BaseModel | None, op: Callable[[Conne
          status: Status) -> tuple[int, Any]:
     result = op(conn)
     code = status(result) if callable(status) else status
-    content = jsonable_encoder(result)
+    content = plain(result)
     audit.record(conn, ctx.now, ctx.actor, _change(ctx.request, body, content, code))
     return code, content
 
@@ -280,3 +280,18 @@ def _respond(content: Any, status: int, headers: dict[str, str] | None = None) -
         return Response(status_code=204, headers=headers)
     media = problems.MEDIA_TYPE if status >= 400 else None
     return JSONResponse(content, status_code=status, headers=headers, media_type=media)
+
+
+def plain(value: Any) -> Any:
+    """`jsonable_encoder` for what services return (dicts, lists, scalars, dates), several times
+    faster on the hot path; anything else still goes through `jsonable_encoder`."""
+    kind = type(value)
+    if kind is dict:
+        return {k: plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [plain(v) for v in value]
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is datetime or kind is date:
+        return value.isoformat()
+    return jsonable_encoder(value)
