@@ -195,3 +195,48 @@ def test_a_sale_after_shutdown_is_refused_not_left_waiting(db: Database, now: da
 
     with pytest.raises(RuntimeError, match="shutting down"):
         batcher.run("HOT", hold_one(now), now)
+
+
+def test_a_refusal_caught_after_reading_holds_keeps_the_holds_placed_before_it(db: Database, now: datetime) -> None:
+    """A priority order reads the queue, which writes the batch's waiting holds; its refusal rolls
+    back its savepoint, and must not take the earlier sales' holds with it."""
+    a_hot_sku(db, now, on_hand=5)
+    batcher = Batcher(db)
+
+    def refused_priority_order(conn: Connection) -> Any:
+        try:
+            with atomic(conn):  # as an idempotent request answers a refusal
+                selling.place_order(conn, "O-1", "web", 1, None, [{"sku": "HOT", "qty": 9}], now)
+        except SaleRefused as e:
+            return e
+
+    answers = run_as_one_batch(batcher, [hold_one(now), hold_one(now), refused_priority_order, hold_one(now)], now)
+
+    assert isinstance(answers[2], SaleRefused)
+    told = {a["id"] for a in answers if isinstance(a, dict)}
+    assert len(told) == 3
+    with db.read() as conn:
+        assert {r.id for r in conn.execute(select(holds.c.id))} == told
+        assert reconcile(conn, now) == []
+
+
+def test_a_refused_order_does_not_make_the_batch_run_again(db: Database, now: datetime) -> None:
+    """A refusal undone by its own savepoint wrote nothing: the others are not run a second time."""
+    a_hot_sku(db, now, on_hand=5)
+    batcher = Batcher(db)
+    runs: list[int] = []
+
+    def counted_hold(conn: Connection) -> Any:
+        runs.append(1)
+        return selling.place_hold(conn, "HOT", 1, "web", 600, now)
+
+    def refused_order(conn: Connection) -> Any:
+        return selling.place_order(conn, "O-1", "web", 0, None, [{"sku": "HOT", "qty": 9}], now)
+
+    answers = run_as_one_batch(batcher, [hold_one(now), counted_hold, refused_order, counted_hold], now)
+
+    assert isinstance(answers[2], SaleRefused)
+    assert [isinstance(a, dict) for a in (answers[1], answers[3])] == [True, True]
+    assert len(runs) == 2
+    with db.read() as conn:
+        assert reconcile(conn, now) == []

@@ -9,7 +9,6 @@ from sqlalchemy import Connection, func, select
 
 from allot.domain.errors import HoldExpired, Invalid, NotFound, SaleRefused
 from allot.services import catalog, orders, purchasing, reports, selling, stock
-from allot.services.book import Book
 from allot.store.db import Database
 from allot.store.tables import events, holds, order_lines
 from allot.store.tables import orders as orders_table
@@ -63,13 +62,12 @@ def numbers(conn: Connection, now: datetime, channel: str | None = None) -> dict
 
 
 def read_availability(db: Database, now: datetime) -> dict[str, Any]:
-    """What GET /v1/availability does: tidy expired holds first if the plan is stale, then read."""
+    """What GET /v1/availability does: the short read, or when the plan is stale, tidy then read."""
+    answer = reports.fresh_availability(db, SKU, None, now)
+    if answer is None:
+        answer = reports.current_availability(db, SKU, None, now)
     with db.read() as conn:
-        stale = reports.needs_tidy(conn, SKU, now)
-    if stale:
-        with db.write() as conn:
-            Book.open(conn, [SKU], now)[SKU].save()
-    with db.read() as conn:
+        assert answer == reports.availability(conn, SKU, None, now)  # what was answered is what is stored
         return numbers(conn, now)
 
 

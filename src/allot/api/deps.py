@@ -185,7 +185,7 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
 async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus: list[str]) -> Response:
     """`write` for a sale: the transaction is shared with concurrent sales (services/batching.py).
 
-    Each request still gets its own answer, and its own audit row inside its own savepoint.
+    Each request still gets its own answer and its own audit row, undone with it if it fails.
     Only the batch's thread touches the database; this coroutine just waits for its answer.
     """
     attempt = Attempt(ctx, body, op, 201, True)
@@ -283,8 +283,8 @@ def _respond(content: Any, status: int, headers: dict[str, str] | None = None) -
 
 
 def plain(value: Any) -> Any:
-    """`jsonable_encoder` for what services return (dicts, lists, scalars, dates), several times
-    faster on the hot path; anything else still goes through `jsonable_encoder`."""
+    """`jsonable_encoder` for what services return (dicts with str keys, lists, scalars, dates),
+    several times faster on the hot path; anything else still goes through `jsonable_encoder`."""
     kind = type(value)
     if kind is dict:
         return {k: plain(v) for k, v in value.items()}

@@ -4,9 +4,10 @@ A process has a few lanes; every SKU belongs to one lane (a sale of several SKUs
 the first), so the sales of a hot SKU queue in one place, in arrival order. Each lane has one
 thread that takes whatever is waiting as the next batch: one transaction that locks every SKU
 of the batch up front in key order (so batches of other lanes, processes or hosts cannot
-deadlock with it), runs each request in arrival order inside its own savepoint (a failing
-request undoes only itself and the others still get their own answers), writes each SKU's plan
-summary once and commits once. No request is answered before its batch has committed.
+deadlock with it), runs each request in arrival order, writes new holds, audit rows and each
+SKU's plan summary with one statement per table, and commits once. A request that fails
+undoes only itself (see `_attempt`: without a savepoint of its own) and the others still get
+their own answers. No request is answered before its batch has committed.
 
 A busy lane makes its batches bigger instead of its queue longer: while one batch commits,
 the next one gathers. Idle lanes cost a sleeping thread.
@@ -52,10 +53,10 @@ class Lane:
         self.thread.start()
 
     def put(self, job: Job) -> None:
-        if self.batcher.closed:
-            job.future.set_exception(RuntimeError("the server is shutting down"))
-            return
-        with self.wake:
+        with self.wake:  # under the lock: a job let in here is one the loop will still take
+            if self.batcher.closed:
+                job.future.set_exception(RuntimeError("the server is shutting down"))
+                return
             self.waiting.append(job)
             self.wake.notify()
 
@@ -68,7 +69,12 @@ class Lane:
                     return
                 size = min(len(self.waiting), self.batcher.max_batch)
                 batch = [self.waiting.popleft() for _ in range(size)]
-            self.batcher.execute(batch)
+            try:
+                self.batcher.execute(batch)
+            except BaseException as e:  # never leave a request waiting on a lane that has stopped
+                _settle([(job, False, e) for job in batch if not job.future.done()])
+                if not isinstance(e, Exception):
+                    raise
 
 
 class Batcher:
@@ -100,10 +106,11 @@ class Batcher:
 
     def close(self) -> None:
         """Finish what is queued, then stop the lane threads."""
-        self.closed = True
         for lane in self._lanes:
             with lane.wake:
+                self.closed = True
                 lane.wake.notify()
+        self.closed = True
         for lane in self._lanes:
             lane.thread.join(timeout=30)
 
@@ -146,8 +153,10 @@ class Batcher:
             count_writes(conn)
             try:
                 Book.lock_all(conn, sorted({s for job in jobs for s in job.skus}), min(j.now for j in jobs))
+                driver_error = conn.dialect.loaded_dbapi.Error
                 for k, job in enumerate(jobs):
                     conn.info[IN_USE] = set()
+                    deferred.start_request(conn)
                     before = writes(conn)
                     try:
                         with remembered(conn):
@@ -155,7 +164,7 @@ class Batcher:
                     except Exception as e:
                         # A database error may have broken the transaction (PostgreSQL refuses every
                         # statement after one): as unsafe to go on from as a half-done write.
-                        if writes(conn) != before or isinstance(e, DBAPIError):
+                        if writes(conn) != before or isinstance(e, DBAPIError | driver_error):
                             raise _Redo(k, e) from e
                         outcomes.append((False, e))
                 deferred.flush(conn)
@@ -192,7 +201,10 @@ def _settle(settled: list[tuple[Job, bool, Any]]) -> None:
 
 def _answer_all(answers: list[tuple[Job, bool, Any]]) -> None:
     for job, ok, value in answers:
-        _answer(job, ok, value)
+        try:
+            _answer(job, ok, value)
+        except Exception as e:  # noqa: BLE001 - e.g. asyncio refuses StopIteration; the others still get theirs
+            job.future.set_exception(RuntimeError(f"the answer could not be delivered: {e!r}"))
 
 
 def _answer(job: Job, ok: bool, value: Any) -> None:

@@ -41,6 +41,7 @@ from allot.services.common import Event, as_utc, iso, no_cycle_collection, recor
 from allot.store import deferred
 from allot.store.bulk import PlacementRow as Placed
 from allot.store.bulk import fetch_rows, update_placements
+from allot.store.db import WRITES
 from allot.store.tables import (
     channels,
     holds,
@@ -225,12 +226,12 @@ class Book:
     def snapshot(self) -> tuple[Any, ...]:
         # A shallow copy is enough: the summary's nested values are replaced, never changed in place.
         return (dict(self.summary), self.next_seq, self.last_queued_at, self.on_hand, self.supply,
-                list(self.events), self.dirty)
+                list(self.events), self.dirty, self.now, self.today)
 
     def restore(self, saved: tuple[Any, ...]) -> None:
         """Forget what a failed request of a batch did in memory (its savepoint undid the rows)."""
         (self.summary, self.next_seq, self.last_queued_at, self.on_hand, self.supply, self.events,
-         self.dirty) = saved
+         self.dirty, self.now, self.today) = saved
 
     def holds_expired(self) -> bool:
         due = self.summary.get("next_expiry")
@@ -558,8 +559,16 @@ def atomic(conn: Connection) -> Iterator[None]:
         with conn.begin_nested():
             yield
         return
-    with remembered(conn), conn.begin_nested():
-        yield
+    deferred.flush(conn)  # rows queued before the savepoint must outlive its rollback
+    counted = conn.info.get(WRITES)
+    with remembered(conn):
+        try:
+            with conn.begin_nested():
+                yield
+        except BaseException:
+            if counted is not None:
+                conn.info[WRITES] = counted  # the savepoint undid them: as if never written
+            raise
 
 
 @contextmanager

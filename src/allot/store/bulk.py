@@ -17,6 +17,7 @@ from sqlalchemy import Column, Connection, Select, Table, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from allot.store.db import WRITES
 from allot.store.tables import events
 
 COPY_FROM = 200  # below this many rows, plain statements are as fast
@@ -41,6 +42,8 @@ def _copy(conn: Connection, sql: str, lines: Iterable[str]) -> None:
     `write_row` when every row is one line of a slip.
     """
     raw = conn.connection.driver_connection
+    if conn.info.get(WRITES) is not None:  # the driver's COPY bypasses the statement listener
+        conn.info[WRITES] += 1
     with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[union-attr]
         chunk: list[str] = []
         for line in lines:
@@ -102,7 +105,7 @@ def update_placements(conn: Connection, table: Table, rows: Sequence[PlacementRo
            for row_id, allocation, state, promise in rows))
     key = "v.id::bigint" if table.name == "order_lines" else "v.id"
     conn.exec_driver_sql(
-        f"UPDATE {table.name} AS t SET allocation = v.allocation, state = v.state, "  # noqa: S608 - fixed names
+        f"UPDATE {table.name} AS t SET allocation = v.allocation, state = v.state, "
         f"promise_date = v.promise_date FROM moved_placements AS v WHERE t.id = {key}"
     )
 
