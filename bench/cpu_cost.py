@@ -3,9 +3,10 @@
     .venv/bin/python bench/cpu_cost.py sqlite|postgres [workers] [ping,hot,spread,avail] [clients]
 
 Throughput on a shared 2-core machine swings with whatever else runs; the CPU time a server
-process spends per request moves far less (±10% here), so this is the figure to compare before and after a
-change. Starts a server like bench/run.py, drives each endpoint with wrk for 4 s, and divides
-the CPU time of the server's processes (and of PostgreSQL's backends) by the requests answered.
+process spends per request moves far less (±10% here), so this is the figure to compare before
+and after a change. Starts a server like bench/run.py, drives each endpoint with wrk for 4 s,
+and divides the CPU time of the server's processes (and of PostgreSQL's backends) by the
+requests answered.
 """
 from __future__ import annotations
 
