@@ -53,7 +53,7 @@ def _sku_row(conn: Connection, sku: str) -> Any:
 def fresh_availability(db: Database, sku: str, channel: str | None, now: datetime) -> dict[str, Any] | None:
     """`availability` in one short read transaction (three queries), or None when time moved the
     plan since it was made (a hold expired, a consent deadline passed): then `current_availability`."""
-    with db.read() as conn:
+    with db.read_one() as conn:
         book = _reading(conn, sku, channel, now)
         return None if _stale(book) else _availability(book, channel)
 
