@@ -6,23 +6,12 @@ factories in `world.py` and never relies on what another test left behind.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import PG_URL, Server, need_postgres, reset_postgres
-
-DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def database_url(kind: str, tmp: Path) -> str:
-    """An empty, migrated database of the given kind (PostgreSQL is reset: the caller owns it)."""
-    if kind == "postgres":
-        need_postgres()
-        reset_postgres().dispose()
-        return PG_URL
-    return f"sqlite:///{tmp / 'allot.db'}"
+from tests.conftest import Server
+from tests.e2e.trust import DATABASES, database_url
 
 
 @pytest.fixture(scope="module", params=DATABASES)

@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from allot.store.db import Database
 from tests.conftest import ADMIN_KEY, Server
-from tests.e2e.conftest import database_url
+from tests.e2e.trust import database_url
 from tests.e2e.world import channel, numbers, ok, order_body, same_resource, sku, unique
 
 THREADS = 64

@@ -175,8 +175,7 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
     answer and changes nothing (so it writes no second audit row)."""
     attempt = Attempt(ctx, body, op, status, replayable)
     try:
-        with ctx.db.write() as conn:
-            outcome = attempt.run(conn)
+        outcome = _transact(ctx.db, attempt.run)
     except IntegrityError as race:
         outcome = attempt.after_race(race)
     return attempt.respond(outcome)

@@ -163,20 +163,19 @@ class Book:
 
         Unknown names are skipped; the request that asked for one gets its own error when it opens it.
         """
-        stmt = select(skus).where(skus.c.sku.in_(names)).order_by(skus.c.sku).with_for_update()
-        rows = conn.execute(stmt).all()
-        if rows:
-            rules = load_channels(conn)
-            books = {r.sku: cls(conn, r, rules, now) for r in rows}
-            by_id = {book.id: book for book in books.values()}
-            for book in books.values():
-                book._quotas = dict.fromkeys(rules)
-            quotas = select(sku_channels.c.sku_id, sku_channels.c.channel, sku_channels.c.quota)
-            for sku_id, channel, quota in conn.execute(quotas.where(sku_channels.c.sku_id.in_(list(by_id)))):
-                by_id[sku_id]._quotas[channel] = quota
-            for book in books.values():
-                book.tidy()  # before any request, so that a request that fails has written nothing
-            conn.info[BATCH].update(books)
+        books = cls._locked(conn, names, now)
+        if not books:
+            return
+        by_id = {book.id: book for book in books.values()}
+        channel_names = list(next(iter(books.values())).supply.channels)
+        for book in books.values():
+            book._quotas = dict.fromkeys(channel_names)  # no row: no quota
+        quotas = select(sku_channels.c.sku_id, sku_channels.c.channel, sku_channels.c.quota)
+        for sku_id, channel, quota in conn.execute(quotas.where(sku_channels.c.sku_id.in_(list(by_id)))):
+            by_id[sku_id]._quotas[channel] = quota
+        for book in books.values():
+            book.tidy()  # before any request, so that a request that fails has written nothing
+        conn.info[BATCH].update(books)
 
     @classmethod
     def _from_batch(cls, conn: Connection, shared: dict[str, Book], wanted: list[str], now: datetime,
@@ -195,15 +194,23 @@ class Book:
 
     @classmethod
     def _lock(cls, conn: Connection, wanted: list[str], now: datetime, fields: dict[str, str] | None) -> dict[str, Book]:
-        stmt = select(skus).where(skus.c.sku.in_(wanted)).order_by(skus.c.sku).with_for_update()
-        rows = {r.sku: r for r in conn.execute(stmt)}
-        missing = [n for n in wanted if n not in rows]
+        books = cls._locked(conn, wanted, now)
+        missing = [n for n in wanted if n not in books]
         if missing and fields:
             raise Invalid(fields[missing[0]], f"unknown SKU {missing[0]!r}; create it with PUT /v1/skus/{{sku}}")
         if missing:
             raise NotFound(f"unknown SKU {missing[0]!r}", sku=missing[0])
+        return {n: books[n] for n in wanted}
+
+    @classmethod
+    def _locked(cls, conn: Connection, names: list[str], now: datetime) -> dict[str, Book]:
+        """Books for the SKUs of these names that exist, their rows locked in key order."""
+        stmt = select(skus).where(skus.c.sku.in_(names)).order_by(skus.c.sku).with_for_update()
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return {}
         rules = load_channels(conn)
-        return {n: cls(conn, rows[n], rules, now) for n in wanted}
+        return {r.sku: cls(conn, r, rules, now) for r in rows}
 
     def tidy(self) -> None:
         """Apply what time did since the last plan: expired holds, passed consent deadlines."""

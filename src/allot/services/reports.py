@@ -59,8 +59,8 @@ def fresh_availability(db: Database, sku: str, channel: str | None, now: datetim
 
 
 def current_availability(db: Database, sku: str, channel: str | None, now: datetime) -> dict[str, Any]:
-    """`availability`, after applying what time did to the plan."""
-    tidy(db, sku, now)
+    """`availability`, after applying what time did to the plan (the caller found it stale)."""
+    _replan(db, sku, now)  # re-plans only if still stale once locked: another request may have been first
     with db.read() as conn:
         return availability(conn, sku, channel, now)
 
