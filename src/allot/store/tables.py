@@ -294,3 +294,18 @@ server_secrets = Table(
     Column("value", String(200), nullable=False),
     Column("created_at", Stamp(), nullable=False),
 )
+
+
+# ── Connections: storefront connections and ingested deliveries (migration 0005) ──
+
+
+# ── Lists and availability out (migration 0006) ──
+
+
+# ── Files: CSV imports and sales history (migration 0007) ──
+
+
+# ── Availability pushed to the shop (migration 0008) ──
+
+
+# ── Trust, round two (migration 0009) ──
