@@ -262,3 +262,14 @@ def test_a_woocommerce_refunded_status_cancels_what_is_not_shipped(api: httpx.Cl
     assert shop.send("order.updated", payload | {"status": "completed"})["outcome"] == "ignored"
     assert shop.send("order.updated", payload | {"status": "refunded"})["outcome"] == "applied"
     assert ok(api.get(f"/v1/orders/{shop.channel}-1011"), 200)["lines"][0]["state"] == "cancelled"
+
+
+def test_an_order_placed_through_the_api_may_carry_an_email(api: httpx.Client) -> None:
+    lamp = sku(api, on_hand=5)
+    shop = Shop(api, "shopify")
+    placed = order(api, shop.channel, (lamp, 1), email="kay@example.com")
+    got = ok(api.get(f"/v1/orders/{placed['ref']}"), 200)
+    assert (got["email"], got["ignored_lines"]) == ("kay@example.com", None)
+    bad = api.post("/v1/orders", json={"ref": unique("O"), "channel": shop.channel, "email": "not an email",
+                                       "lines": [{"sku": lamp, "qty": 1}]})
+    problem(bad, 422, "invalid", "email")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -19,6 +20,7 @@ from starlette.datastructures import Headers
 
 from allot.api import problems
 from allot.api.middleware import request_id
+from allot.api.schemas import NAME_PATTERN
 from allot.connectors.registry import CONNECTORS
 from allot.connectors.storefront import Connector, signed
 from allot.domain.errors import AllotError, Invalid
@@ -28,6 +30,8 @@ from allot.store.db import Database
 log = logging.getLogger("allot.storefronts")
 router = APIRouter(tags=["storefronts"])
 MAX_CHANNEL = 100
+CHANNEL = re.compile(NAME_PATTERN)
+Channel = Annotated[str, Path(min_length=1, max_length=MAX_CHANNEL, pattern=NAME_PATTERN)]
 
 
 class DeliveryAnswer(BaseModel):
@@ -38,9 +42,16 @@ class DeliveryAnswer(BaseModel):
     detail: str | None = None
 
 
-@router.post("/v1/storefronts/{channel}/webhooks", response_model=DeliveryAnswer,
+PAYLOAD = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "the platform's webhook payload, signed over its raw bytes"}}}},
+    "parameters": [{"name": header, "in": "header", "required": False, "schema": {"type": "string"}}
+                   for header in ("X-Shopify-Hmac-Sha256", "X-Shopify-Topic", "X-Shopify-Webhook-Id",
+                                  "X-WC-Webhook-Signature", "X-WC-Webhook-Topic", "X-WC-Webhook-Delivery-ID")]}
+
+
+@router.post("/v1/storefronts/{channel}/webhooks", response_model=DeliveryAnswer, openapi_extra=PAYLOAD,
              responses=problems.problem_responses(400, 401, 413, 422))
-async def receive(channel: str, request: Request) -> Response:
+async def receive(channel: Channel, request: Request) -> Response:
     """A Shopify or WooCommerce webhook for the connected channel; signed, so no API key."""
     body = await request.body()  # the exact bytes the platform signed
     state = request.app.state
@@ -51,8 +62,10 @@ async def receive(channel: str, request: Request) -> Response:
 
 def _receive(db: Database, channel: str, headers: Headers, body: bytes, now: datetime, rid: str,
              path: str) -> Response:
-    with db.read() as conn:
-        shop = storefronts.connection(conn, channel) if len(channel) <= MAX_CHANNEL else None
+    shop = None
+    if len(channel) <= MAX_CHANNEL and CHANNEL.fullmatch(channel):  # no channel is named otherwise
+        with db.read() as conn:
+            shop = storefronts.connection(conn, channel)
     connector = CONNECTORS.get(shop.platform) if shop else None
     if shop is None or connector is None:
         return _refuse(channel, "no storefront is connected to this channel")
