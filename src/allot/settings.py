@@ -22,7 +22,10 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_backoff: float = 10.0
     webhook_backoff_max: float = 3600.0
-    relay_concurrency: int = 8
+    relay_concurrency: int = 16
+    # Webhooks to private, loopback, link-local or reserved addresses: "" refuses them, "1" allows all,
+    # a comma-separated CIDR list allows those networks (domain/destinations.py).
+    webhook_allow_private: str = ""
     relay_poll: float = 0.5
 
     @classmethod
@@ -41,7 +44,8 @@ class Settings:
             webhook_timeout=float(env.get("ALLOT_WEBHOOK_TIMEOUT", "10")),
             webhook_backoff=float(env.get("ALLOT_WEBHOOK_BACKOFF", "10")),
             webhook_backoff_max=float(env.get("ALLOT_WEBHOOK_BACKOFF_MAX", "3600")),
-            relay_concurrency=int(env.get("ALLOT_RELAY_CONCURRENCY", "8")),
+            relay_concurrency=int(env.get("ALLOT_RELAY_CONCURRENCY", "16")),
+            webhook_allow_private=env.get("ALLOT_WEBHOOK_ALLOW_PRIVATE", ""),
             relay_poll=float(env.get("ALLOT_RELAY_POLL", "0.5")),
         )
 
