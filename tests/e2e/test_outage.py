@@ -160,7 +160,11 @@ def test_a_postgres_restart_under_order_load_answers_503_and_loses_or_doubles_no
                 assert shop.since(0)[0].status == 201, shop.since(0)[0]
                 private_postgres.stop()
                 down_from = len(shop.since(0))
-                time.sleep(3)
+                time.sleep(1.5)
+                others = [api.get("/v1/availability/TEE", params={"channel": "web"}),  # a read on the event loop
+                          api.put("/v1/skus/TEE", json={"mode": "backorder"}),  # a write in a worker thread
+                          api.get("/v1/audit"), api.get("/healthz")]
+                time.sleep(1.5)
                 during = shop.since(down_from)
                 private_postgres.start()
                 back_from = len(shop.since(0))
@@ -176,6 +180,8 @@ def test_a_postgres_restart_under_order_load_answers_503_and_loses_or_doubles_no
     unavailable = [a for a in answers if a.status == 503]
     assert unavailable and all(a.status == 503 for a in during)
     assert all(a.media_type.startswith("application/problem+json") and a.retry_after for a in unavailable)
+    assert [(r.status_code, r.headers["content-type"], bool(r.headers.get("retry-after"))) for r in others] == [
+        (503, "application/problem+json", True)] * len(others)
     assert all(r is not None and r.status == 201 for r in retried), [r for r in retried if r and r.status != 201]
 
     acknowledged = [a.ref for a in answers if a.status == 201] + [a.ref for a in answers if a.status != 201]

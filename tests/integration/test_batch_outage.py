@@ -14,6 +14,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
 from allot.services.batching import Batcher
+from allot.services.book import atomic
 from allot.store.db import Database
 from tests.conftest import need_postgres, reset_postgres
 from tests.factories import sku
@@ -44,5 +45,23 @@ def test_a_batch_whose_connection_dies_raises_the_database_error_not_a_pending_r
             batcher.run("TEE", its_connection_dies, now)
         assert raised.value.connection_invalidated
         assert batcher.run("TEE", lambda conn: conn.execute(text("SELECT 1")).scalar_one(), now) == 1
+    finally:
+        batcher.close()
+
+
+def test_a_connection_that_dies_inside_a_requests_savepoint_still_raises_the_database_error(
+    pg: Database, now: datetime
+) -> None:
+    with pg.write() as conn:
+        sku(conn, "TEE", now)
+    batcher = Batcher(pg)
+
+    def idempotent_request(conn: Connection) -> None:  # as deps.Attempt runs one with an Idempotency-Key
+        with atomic(conn):
+            its_connection_dies(conn)
+
+    try:
+        with pytest.raises(OperationalError):
+            batcher.run("TEE", idempotent_request, now)
     finally:
         batcher.close()
