@@ -150,7 +150,8 @@ def test_a_postgres_restart_under_order_load_answers_503_and_loses_or_doubles_no
     srv = Server(private_postgres.url, tmp_path)
     try:
         with srv.client() as api:
-            assert api.put("/v1/channels/web", json={"allow_backorder": True, "allow_preorder": True}).status_code in (200, 201)
+            web = {"allow_backorder": True, "allow_preorder": True}
+            assert api.put("/v1/channels/web", json=web).status_code in (200, 201)
             assert api.put("/v1/skus/TEE", json={"mode": "backorder"}).status_code in (200, 201)
             stock = {"sku": "TEE", "delta": 100_000, "reason": "receipt"}
             assert api.post("/v1/stock/adjustments", json=stock).status_code in (200, 201)

@@ -25,12 +25,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.stop()
 
 
-def dribble(server: Server, head: bytes, body: bytes = b"", every: float = 0.5, limit: float = 15.0) -> tuple[float, bytes]:
-    """Send every byte of head+body `every` seconds apart until the server answers or hangs up; return
+def dribble(server: Server, head: bytes, every: float = 0.5, limit: float = 15.0) -> tuple[float, bytes]:
+    """Send every byte of `head` `every` seconds apart until the server answers or hangs up; return
     how long that took, and what it answered."""
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         started = time.monotonic()
-        for byte in head + body:
+        for byte in head:
             readable, _, _ = select.select([sock], [], [], 0)
             if readable:
                 break

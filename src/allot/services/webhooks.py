@@ -48,7 +48,8 @@ def check_destination(url: str, destinations: Destinations) -> None:
         raise Invalid("url", "the URL has no host")
     ip = literal_ip(host)
     try:
-        addresses = [str(ip)] if ip else [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
+        found = [] if ip else socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [str(ip)] if ip else [str(info[4][0]) for info in found]
     except (OSError, UnicodeError):
         return
     try:

@@ -171,7 +171,7 @@ class Relay:
             return None, "connection failed"
         except httpx.TimeoutException:
             return None, "timed out"
-        except (httpx.HTTPError, OSError):
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError):
             return None, "request failed"
 
     async def _post(self, claimed: Claim) -> tuple[int | None, str | None]:
