@@ -80,6 +80,7 @@ class Relay:
         self._futures: set[Future[None]] = set()
         self._lock = threading.Lock()
         self._turn = 0
+        self._settled = threading.Event()  # a slot came free
 
     def round(self) -> int:
         """One pass: publish, fan out, start what is due; returns how much work it found."""
@@ -138,6 +139,7 @@ class Relay:
         with self._lock:
             self._in_flight.pop(delivery_id, None)
             self._futures.discard(future)
+        self._settled.set()
         if not future.cancelled() and future.exception() is not None:
             log.error("delivery %s failed to settle (its lease will expire and it is sent again)",
                       delivery_id, exc_info=future.exception())
@@ -202,6 +204,11 @@ class Relay:
         found = await self.loop.getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
         return self.options.destinations.check([str(info[4][0]) for info in found])
 
+    def pause(self, seconds: float) -> None:
+        """Between idle rounds: until a delivery settles (its slot may take the next one) or `seconds` pass."""
+        self._settled.wait(seconds)
+        self._settled.clear()
+
     def wait(self, timeout: float = 60.0) -> None:
         """Until every delivery started so far has settled (tests; shutting down)."""
         with self._lock:
@@ -247,6 +254,6 @@ class RelayThread(threading.Thread):
                     log.exception("relay round failed")
                     busy = 0
                 if not busy:
-                    self.stop.wait(self.options.poll)
+                    self.relay.pause(self.options.poll)
         finally:
             self.relay.close()
