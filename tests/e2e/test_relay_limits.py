@@ -78,6 +78,7 @@ def test_a_trickling_and_a_flooding_receiver_keep_memory_flat_and_other_webhooks
         deadline_hit = ok(api.get(f"/v1/webhooks/{slow_id}/deliveries"))["deliveries"]
         grew_mb = (memory_kb(server.proc.pid, "VmHWM") - peak_before) / 1024
 
+    print(f"peak RSS growth {grew_mb:.1f} MB; slowest event to the good webhook {max(late):.2f} s")
     assert sorted(e["order_ref"] for e in good.acknowledged) == [f"W-{n}" for n in range(8)]
     assert max(late) < 2.0, f"the good webhook waited {max(late):.1f} s for an event"
     assert huge.connections >= 1 and slow.connections >= 1
