@@ -108,3 +108,22 @@ def test_uvicorn_keep_alive_closes_an_idle_connection(server: Server) -> None:
             data += chunk
         assert data.startswith(b"HTTP/1.1 200 ") and time.monotonic() - started < 10
 
+
+
+def test_a_request_with_megabytes_of_headers_is_refused_with_431(server: Server) -> None:
+    filler = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"a" * 1000) for i in range(2000))  # 2 MB
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.settimeout(10)
+        try:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + filler + b"\r\n")
+        except OSError:
+            pass  # the server hung up before taking it all
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_body_larger_than_the_header_cap_is_not_mistaken_for_headers(server: Server) -> None:
+    lines = [{"sku": f"SKU-{n:05d}", "qty": 1, "expected_date": "2030-01-01"} for n in range(900)]  # ~80 kB
+    with server.client() as api:
+        answer = api.post("/v1/purchase-orders", json={"ref": "BIG-1", "lines": lines})
+    assert answer.status_code != 431 and answer.headers["content-type"].startswith("application/")

@@ -5,6 +5,8 @@ headers, or its body, one byte at a time holds a connection and a request task f
 likes. Here a request's headers must arrive within `header_timeout` of its first byte (of the
 connection, for the first request) and its body within `body_timeout` of the headers, or the client
 gets 408 and the connection is closed. Timers live on the event loop: no cost per body chunk.
+A request's headers are also capped at MAX_HEAD_BYTES (431): httptools sets no limit, and 20 MB of
+headers were taken whole.
 """
 from __future__ import annotations
 
@@ -15,14 +17,15 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-TYPE = "https://allot.dev/problems/request_timeout"
+MAX_HEAD_BYTES = 64 * 1024  # request line and headers; an API key and a cookie need a few hundred bytes
 
 
-def _answer_408(what: str) -> bytes:
-    body = json.dumps({"type": TYPE, "code": "request_timeout", "title": "Request timeout", "status": 408,
-                       "detail": f"the request's {what} did not arrive in time"}).encode()
-    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/problem+json\r\nconnection: close\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+def _answer(status: int, reason: str, code: str, detail: str) -> bytes:
+    """A problem+json answer written straight to the socket: the request never reached the app."""
+    body = json.dumps({"type": f"https://allot.dev/problems/{code}", "code": code, "title": reason,
+                       "status": status, "detail": detail}).encode()
+    return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/problem+json\r\nconnection: close\r\n"
+            f"content-length: {len(body)}\r\n\r\n").encode() + body
 
 
 class TimelyHttp(HttpToolsProtocol):
@@ -30,6 +33,7 @@ class TimelyHttp(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.header_timeout, self.body_timeout = header_timeout, body_timeout
         self._deadline: asyncio.TimerHandle | None = None
+        self._head_bytes: int | None = 0  # bytes of the current request's head so far; None once it is complete
 
     def _arm(self, seconds: float, what: str) -> None:
         self._disarm()
@@ -48,12 +52,23 @@ class TimelyHttp(HttpToolsProtocol):
         self._disarm()
         super().connection_lost(exc)
 
+    def data_received(self, data: bytes) -> None:
+        if self._head_bytes is not None:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        # Still no end of the head (the chunk may also have carried a body: only an unfinished head counts).
+        if self._head_bytes is not None and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+            self._refuse(_answer(431, "Request Header Fields Too Large", "headers_too_large",
+                                 f"the request line and headers exceed {MAX_HEAD_BYTES} bytes"))
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._head_bytes = 0
         if self._deadline is None:  # a further request on a kept-alive connection
             self._arm(self.header_timeout, "headers")
 
     def on_headers_complete(self) -> None:
+        self._head_bytes = None
         self._arm(self.body_timeout, "body")
         super().on_headers_complete()
 
@@ -66,11 +81,19 @@ class TimelyHttp(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         cycle = self.cycle if what == "body" else None
-        if cycle is None or not cycle.response_started:
-            self.transport.write(_answer_408(what))
-        if cycle is not None:  # the app waiting for the rest of the body hears that the client left
-            cycle.disconnected = True
-            cycle.message_event.set()
+        answer = _answer(408, "Request Timeout", "request_timeout", f"the request's {what} did not arrive in time")
+        if cycle is None:
+            self._refuse(answer)
+            return
+        if not cycle.response_started:
+            self.transport.write(answer)
+        cycle.disconnected = True  # the app waiting for the rest of the body hears that the client left
+        cycle.message_event.set()
+        self.transport.close()
+
+    def _refuse(self, answer: bytes) -> None:
+        self._disarm()
+        self.transport.write(answer)
         self.transport.close()
 
 
