@@ -44,7 +44,7 @@ def test_public_addresses_are_always_allowed(address: str) -> None:
 def test_a_name_is_refused_if_any_address_it_resolves_to_is_refused() -> None:
     with pytest.raises(Refused):
         Destinations().check(["8.8.8.8", "127.0.0.1"])
-    assert Destinations().check(["8.8.8.8", "1.1.1.1"]) == "8.8.8.8"
+    assert Destinations().check(["8.8.8.8", "1.1.1.1", "8.8.8.8"]) == ["8.8.8.8", "1.1.1.1"]
 
 
 def test_a_bad_allow_list_stops_the_server_at_start_up() -> None:

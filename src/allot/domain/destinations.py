@@ -56,14 +56,14 @@ class Destinations:
         return any(candidate in net for candidate in (ip, mapped) if candidate is not None
                    for net in self.allowed if net.version == candidate.version)
 
-    def check(self, addresses: list[str]) -> str:
-        """The address to connect to: the first, once every address the name resolves to is allowed."""
+    def check(self, addresses: list[str]) -> list[str]:
+        """The addresses to connect to, in order, once every address the name resolves to is allowed."""
         if not addresses:
             raise Refused("the name resolves to no address")
         for address in addresses:
             if not self.permits(address):
                 raise Refused("the destination is a private, loopback, link-local or reserved address")
-        return addresses[0]
+        return list(dict.fromkeys(addresses))
 
 
 def literal_ip(host: str) -> Address | None:

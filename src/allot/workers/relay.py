@@ -178,7 +178,7 @@ class Relay:
 
     async def _post(self, claimed: Claim) -> tuple[int | None, str | None]:
         url = httpx.URL(claimed.url)
-        address = await self._resolve(url)
+        addresses = await self._resolve(url)
         stamp = int(self.clock().timestamp())
         headers = {
             "Host": url.netloc.decode("ascii"),
@@ -188,18 +188,32 @@ class Relay:
             "Allot-Event-Type": claimed.event_type,
             "Allot-Delivery-Id": str(claimed.id),
         }
-        # Connect to the address just checked (a second lookup could answer differently: DNS rebinding);
-        # TLS still verifies the certificate against the name.
-        request = self.http.build_request("POST", url.copy_with(host=address), content=claimed.body, headers=headers,
-                                          extensions={"sni_hostname": url.host} if url.scheme == "https" else {})
-        response = await self.http.send(request, stream=True)
+        response = await self._connect(url, addresses, headers, claimed.body)
         try:
             await _read_some(response)
         finally:
             await response.aclose()
         return response.status_code, None if response.is_success else f"HTTP {response.status_code}"
 
-    async def _resolve(self, url: httpx.URL) -> str:
+    async def _connect(self, url: httpx.URL, addresses: list[str], headers: dict[str, str],
+                       body: bytes) -> httpx.Response:
+        """Send to an address just checked (a second lookup could answer differently: DNS rebinding), the
+        next one if it refuses the connection; TLS still verifies the certificate against the name."""
+        extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+        for address in addresses[:-1]:
+            try:
+                return await self._send_to(url, address, headers, body, extensions)
+            except httpx.ConnectError:
+                continue
+        return await self._send_to(url, addresses[-1], headers, body, extensions)
+
+    async def _send_to(self, url: httpx.URL, address: str, headers: dict[str, str], body: bytes,
+                       extensions: dict[str, str]) -> httpx.Response:
+        request = self.http.build_request("POST", url.copy_with(host=address), content=body, headers=headers,
+                                          extensions=extensions)
+        return await self.http.send(request, stream=True)
+
+    async def _resolve(self, url: httpx.URL) -> list[str]:
         port = url.port or (443 if url.scheme == "https" else 80)
         found = await self.loop.getaddrinfo(url.host, port, type=socket.SOCK_STREAM)
         return self.options.destinations.check([str(info[4][0]) for info in found])
