@@ -67,13 +67,26 @@ def ordering_key(event: Any) -> str:
     return f"sku:{event.sku}"[:220]
 
 
+def _due(now: datetime) -> Any:
+    d = webhook_deliveries.c
+    return or_(and_(d.status == "pending", d.next_attempt_at <= now),
+               and_(d.status == "sending", d.lease_until <= now))  # a worker died mid-delivery
+
+
+def due_webhooks(conn: Connection, now: datetime) -> list[int]:
+    """The live webhooks with a delivery due now (maybe still waiting for an earlier sibling)."""
+    d = webhook_deliveries.c
+    live = d.webhook_id.in_(select(webhooks.c.id).where(webhooks.c.deleted_at.is_(None)))
+    return list(conn.execute(select(d.webhook_id).where(_due(now), live).distinct().order_by(d.webhook_id))
+                .scalars())
+
+
 def claim(conn: Connection, now: datetime, lease: timedelta, limit: int, webhook_id: int | None = None) -> list[Claim]:
     """Take up to `limit` due deliveries (of one webhook, if given) whose earlier siblings have settled,
     under a lease."""
     d = webhook_deliveries.c
     earlier = webhook_deliveries.alias("earlier")
-    due = or_(and_(d.status == "pending", d.next_attempt_at <= now),
-              and_(d.status == "sending", d.lease_until <= now))  # a worker died mid-delivery
+    due = _due(now)
     waiting = exists().where(earlier.c.webhook_id == d.webhook_id, earlier.c.ordering_key == d.ordering_key,
                              earlier.c.position < d.position, earlier.c.status.in_(UNSETTLED))
     live = d.webhook_id.in_(select(webhooks.c.id).where(webhooks.c.deleted_at.is_(None)))

@@ -112,13 +112,15 @@ class Relay:
                 busy[webhook_id] = busy.get(webhook_id, 0) + 1
         if free <= 0:
             return 0
+        now = self.clock()
         with self.db.read() as conn:
-            ids = deliveries.live_webhooks(conn)
+            ids = [w for w in deliveries.due_webhooks(conn, now) if busy.get(w, 0) < self.options.per_webhook]
+        if not ids:  # no write transaction (on SQLite, the write lock) when there is nothing to take
+            return 0
         self._turn += 1
-        ids = ids[self._turn % len(ids):] + ids[:self._turn % len(ids)] if ids else []
+        ids = ids[self._turn % len(ids):] + ids[:self._turn % len(ids)]
         claimed: list[Claim] = []
         with self.db.write() as conn:
-            now = self.clock()
             for webhook_id in ids:
                 room = min(free - len(claimed), self.options.per_webhook - busy.get(webhook_id, 0))
                 if room > 0:
