@@ -41,7 +41,7 @@ def check_destination(url: str, destinations: Destinations) -> None:
     resolve yet is accepted and fails its deliveries until it does.
     """
     try:
-        host, port = urlsplit_host(url)
+        host, port = _host_and_port(url)
     except ValueError:
         raise Invalid("url", "not a valid URL") from None
     if not host:
@@ -58,7 +58,7 @@ def check_destination(url: str, destinations: Destinations) -> None:
         raise Invalid("url", f"{refused} (see ALLOT_WEBHOOK_ALLOW_PRIVATE)") from None
 
 
-def urlsplit_host(url: str) -> tuple[str, int]:
+def _host_and_port(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
     return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
