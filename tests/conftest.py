@@ -100,7 +100,9 @@ class Server:
         self.url = url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "ALLOT_DATABASE_URL": url, "ALLOT_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
+        # The tests' receivers listen on 127.0.0.1, which a default installation refuses to send webhooks to.
+        env = {"ALLOT_WEBHOOK_ALLOW_PRIVATE": "127.0.0.0/8", **os.environ, "ALLOT_DATABASE_URL": url,
+               "ALLOT_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
         allot = Path(sys.executable).parent / "allot"
         self.log = open(tmp / f"server-{self.port}.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(

@@ -93,3 +93,70 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Misbehaving:
+    """A receiver that answers every POST with `answer(handler)`: a trickle, a flood, whatever the test needs.
+
+    `connections` counts the requests that arrived; `cut_off` holds how long each lasted before the
+    client went away (the answer's write failed).
+    """
+
+    def __init__(self, answer: Callable[[BaseHTTPRequestHandler], None]) -> None:
+        self.answer = answer
+        self.connections = 0
+        self.cut_off: list[float] = []
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver._lock:
+                    receiver.connections += 1
+                started = time.monotonic()
+                try:
+                    receiver.answer(self)
+                except OSError:  # the client hung up
+                    with receiver._lock:
+                        receiver.cut_off.append(time.monotonic() - started)
+                self.close_connection = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def trickle(every: float = 2.0) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A 200 answer sent one byte every `every` seconds, status line included: no single read ever waits
+    long enough for a per-read timeout."""
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 1000:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(every)
+    return answer
+
+
+def flood(size: int = 300 * 1024 * 1024, chunk: int = 1024 * 1024) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A 200 answer of `size` bytes, generated as it is sent (never held in memory)."""
+    block = b"\0" * chunk
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(size))
+        handler.end_headers()
+        for _ in range(size // chunk):
+            handler.wfile.write(block)
+    return answer

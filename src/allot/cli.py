@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection
 
+from allot.api import serving
 from allot.demo import load, load_volume
 from allot.domain.errors import AllotError
 from allot.services import audit, keys
@@ -60,12 +61,15 @@ def serve(
     relay: Annotated[bool, typer.Option(help="deliver webhooks from the server (off: run `allot worker`)")] = True,
 ) -> None:
     """Serve the API and the dashboard (migrates the database first)."""
-    prepare(Settings.from_env())
+    settings = Settings.from_env()
+    prepare(settings)
     if not relay:
         os.environ["ALLOT_RELAY"] = "off"  # the only way to reach the app factory in every server process
     # No access log: request lines carry nothing we need, and one mistake there could leak a key.
+    # Slow clients are cut off (api/serving.py); idle kept-alive connections close after 5 s.
     uvicorn.run("allot.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False, log_config=log_config())
+                log_level="warning", access_log=False, log_config=log_config(), timeout_keep_alive=5,
+                http=serving.protocol(settings.header_timeout, settings.body_timeout))
 
 
 def log_config() -> dict[str, Any]:

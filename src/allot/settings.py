@@ -22,8 +22,14 @@ class Settings:
     webhook_timeout: float = 10.0
     webhook_backoff: float = 10.0
     webhook_backoff_max: float = 3600.0
-    relay_concurrency: int = 8
+    relay_concurrency: int = 16
+    # Webhooks to private, loopback, link-local or reserved addresses: "" refuses them, "1" allows all,
+    # a comma-separated CIDR list allows those networks (domain/destinations.py).
+    webhook_allow_private: str = ""
     relay_poll: float = 0.5
+    # Slowloris: a request's headers, and then its body, must arrive within these (api/serving.py).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -41,8 +47,11 @@ class Settings:
             webhook_timeout=float(env.get("ALLOT_WEBHOOK_TIMEOUT", "10")),
             webhook_backoff=float(env.get("ALLOT_WEBHOOK_BACKOFF", "10")),
             webhook_backoff_max=float(env.get("ALLOT_WEBHOOK_BACKOFF_MAX", "3600")),
-            relay_concurrency=int(env.get("ALLOT_RELAY_CONCURRENCY", "8")),
+            relay_concurrency=int(env.get("ALLOT_RELAY_CONCURRENCY", "16")),
+            webhook_allow_private=env.get("ALLOT_WEBHOOK_ALLOW_PRIVATE", ""),
             relay_poll=float(env.get("ALLOT_RELAY_POLL", "0.5")),
+            header_timeout=float(env.get("ALLOT_HEADER_TIMEOUT", "10")),
+            body_timeout=float(env.get("ALLOT_BODY_TIMEOUT", "30")),
         )
 
     def lanes_for(self, sqlite: bool) -> int:

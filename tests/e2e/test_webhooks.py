@@ -28,7 +28,8 @@ SECRET = "whsec_e2e_0123456789abcdef"
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """An empty database, and a relay quick enough to test: 50 ms back-off, 1 s HTTP timeout."""
     for name, value in {"ALLOT_WEBHOOK_BACKOFF": "0.05", "ALLOT_WEBHOOK_BACKOFF_MAX": "0.2",
-                        "ALLOT_RELAY_POLL": "0.05", "ALLOT_WEBHOOK_TIMEOUT": "1"}.items():
+                        "ALLOT_RELAY_POLL": "0.05", "ALLOT_WEBHOOK_TIMEOUT": "1",
+                        "ALLOT_WEBHOOK_ALLOW_PRIVATE": "127.0.0.0/8"}.items():
         monkeypatch.setenv(name, value)
     if request.param == "postgres":
         need_postgres()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from allot.domain.destinations import Destinations
 from allot.services import purchasing, webhooks
 from allot.store.db import Database
 from allot.store.tables import webhook_deliveries
@@ -18,7 +19,9 @@ from tests.factories import channel, order, po, sku
 from tests.receiver import Receiver, always, fail_first
 
 SECRET = "whsec_test_0123456789abcdef"
-OPTIONS = RelayOptions(timeout=2.0, backoff=1.0, backoff_max=60.0, concurrency=4)
+# The receivers listen on 127.0.0.1, which only an installation that allows it may send to.
+OPTIONS = RelayOptions(timeout=2.0, backoff=1.0, backoff_max=60.0, concurrency=16,
+                       destinations=Destinations.from_setting("127.0.0.0/8"))
 
 
 class Clock:
@@ -48,10 +51,16 @@ def receiver(clock: Clock, answer: Any = always(200), **kw: Any) -> Receiver:
     return Receiver(SECRET, answer, clock=lambda: clock().timestamp(), **kw)
 
 
+def step(relay: Relay) -> None:
+    """One round, and every delivery it started settled (a round does not wait for them)."""
+    relay.round()
+    relay.wait()
+
+
 def run(relay: Relay, clock: Clock, rounds: int = 30) -> None:
     """Let the relay work, moving time past every back-off between rounds."""
     for _ in range(rounds):
-        relay.round()
+        step(relay)
         clock.advance(OPTIONS.backoff_max)
 
 
@@ -163,10 +172,10 @@ def test_back_off_grows_and_nothing_is_retried_before_its_time(
     subscribe(db, clock, hook.url, ["order_line.promise_changed"], max_attempts=10)
     slip(db, now, days=24)
 
-    relay.round()
+    step(relay)
     assert len(hook.received) == 3
     for _ in range(5):
-        relay.round()  # no time passes: nothing is due
+        step(relay)  # no time passes: nothing is due
     assert len(hook.received) == 3
     with db.read() as conn:
         waits = [(r - now).total_seconds() for r in
@@ -188,10 +197,10 @@ def test_a_delivery_whose_worker_died_is_sent_again_when_its_lease_ends(
         from allot.services.deliveries import claim
         assert len(claim(conn, clock(), OPTIONS.lease, 10)) == 3
 
-    relay.round()
+    step(relay)
     assert hook.received == []
     clock.advance(OPTIONS.lease.total_seconds() + 1)
-    relay.round()
+    step(relay)
     assert sorted(e["order_ref"] for e in hook.acknowledged) == ["W-1", "W-2", "W-3"]
     hook.close()
 
@@ -210,12 +219,12 @@ def test_a_later_event_of_a_line_waits_for_the_earlier_one(
                      .values(next_attempt_at=clock() + timedelta(hours=1)))
     slip(db, now, days=12)
 
-    relay.round()
-    relay.round()
+    step(relay)
+    step(relay)
     assert sorted(e["order_ref"] for e in hook.acknowledged) == ["W-2", "W-2", "W-3", "W-3"]
     clock.advance(3601)
-    relay.round()
-    relay.round()
+    step(relay)
+    step(relay)
     w1 = [e["data"]["to"] for e in hook.acknowledged if e["order_ref"] == "W-1"]
     assert w1 == [(now.date() + timedelta(days=d)).isoformat() for d in (24, 12)]
     with db.read() as conn:

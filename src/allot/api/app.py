@@ -20,6 +20,7 @@ from allot.api.routes import router
 from allot.api.storefront_webhooks import router as storefront_webhook_router
 from allot.api.storefronts import router as storefront_router
 from allot.api.webhooks import router as webhook_router
+from allot.domain.destinations import Destinations
 from allot.services.batching import Batcher
 from allot.settings import Settings
 from allot.store.db import Database
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
+    app.state.destinations = Destinations.from_setting(settings.webhook_allow_private)
     app.state.batcher = Batcher(db, settings.lanes_for(db.is_sqlite)) if settings.batching else None
     app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)

@@ -1,11 +1,14 @@
 """RFC 9457 problem+json: one table maps error classes to statuses (a base class maps a family)."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException
 
 from allot.api.schemas import Problem
@@ -25,7 +28,12 @@ MEDIA_TYPE = "application/problem+json"
 HTTP_CODES = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
+log = logging.getLogger("allot.api")
 MAX_ID = 2**63 - 1  # the largest id either database stores
+RETRY_AFTER_SECONDS = 2  # a database restart or fail-over takes seconds; storefronts retry with their key
+# The database cannot be reached, dropped the connection, or every pooled connection is busy.
+UNAVAILABLE: tuple[type[Exception], ...] = (sa.OperationalError, sa.InterfaceError, sa.TimeoutError,
+                                            psycopg.OperationalError, psycopg.InterfaceError)
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -55,6 +63,16 @@ def of(exc: errors.AllotError) -> tuple[int, dict[str, Any]]:
                     "detail": exc.detail, **exc.extra}
 
 
+def database_unavailable(exc: Exception) -> bool:
+    """An error that says the database is away (retry later), not that the request was wrong."""
+    return isinstance(exc, UNAVAILABLE) or (isinstance(exc, sa.DBAPIError) and exc.connection_invalidated)
+
+
+def unavailable() -> JSONResponse:
+    return problem(503, "unavailable", "Service unavailable", "the database is unavailable: retry shortly",
+                   headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -66,6 +84,15 @@ def install(app: FastAPI) -> None:
         status, body = of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        if not database_unavailable(exc):
+            raise exc  # a bug, not an outage: the server's 500 and its traceback in the log
+        log.warning("database unavailable, answered 503: %s", str(exc).splitlines()[0] if str(exc) else type(exc))
+        return unavailable()
+
+    for cls in (sa.DBAPIError, sa.TimeoutError, psycopg.OperationalError, psycopg.InterfaceError):
+        app.add_exception_handler(cls, _database)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

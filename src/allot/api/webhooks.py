@@ -16,6 +16,7 @@ Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 @router.post("", response_model=s.WebhookOut, status_code=201)
 def create(body: s.WebhookIn, ctx: Admin) -> Response:
+    webhooks.check_destination(body.url, ctx.request.app.state.destinations)  # before the transaction: DNS
     return write(ctx, body, lambda conn: webhooks.create(conn, body.url, body.events, body.secret,
                                                          body.max_attempts, ctx.now), 201)
 

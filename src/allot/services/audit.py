@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from allot.domain.destinations import redact
 from allot.store import deferred
 from allot.store.tables import audit_log
 
@@ -18,6 +19,7 @@ INSERT = insert(audit_log)  # built once: the hot path writes one per sale
 
 # Never copied into a summary, wherever they appear in an answer.
 SECRET_FIELDS = frozenset({"secret", "secret_hash", "admin_token", "consumer_key", "consumer_secret"})
+URL_FIELDS = frozenset({"url"})  # webhook URLs: their credentials and query may be secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ def brief(result: Any) -> Any:
     """An answer's scalar fields (and its lines' scalar fields), without secrets or allocations."""
     if not isinstance(result, dict):
         return None
-    out: dict[str, Any] = {k: v for k, v in result.items() if _scalar(v) and k not in SECRET_FIELDS}
+    out: dict[str, Any] = {k: _shown(k, v) for k, v in result.items() if _scalar(v) and k not in SECRET_FIELDS}
     if isinstance(result.get("lines"), list):
         out["lines"] = [brief(line) for line in result["lines"]]
     return out
@@ -78,10 +80,14 @@ def brief(result: Any) -> Any:
 
 def _scrub(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items() if k not in SECRET_FIELDS}
+        return {k: _shown(k, _scrub(v)) for k, v in value.items() if k not in SECRET_FIELDS}
     if isinstance(value, list):
         return [_scrub(v) for v in value]
     return value
+
+
+def _shown(key: str, value: Any) -> Any:
+    return redact(value) if key in URL_FIELDS and isinstance(value, str) else value
 
 
 def _scalar(value: Any) -> bool:

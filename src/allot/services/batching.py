@@ -127,6 +127,9 @@ class Batcher:
         failed: dict[int, Exception] = {}  # jobs that broke after writing: out of the next attempt
         while True:
             todo = [i for i in range(len(batch)) if i not in failed]
+            if not todo:
+                outcomes = []
+                break
             try:
                 outcomes = self._attempt([batch[i] for i in todo])
             except _Redo as redo:
@@ -164,15 +167,18 @@ class Batcher:
                     except Exception as e:
                         # A database error may have broken the transaction (PostgreSQL refuses every
                         # statement after one): as unsafe to go on from as a half-done write.
-                        if writes(conn) != before or isinstance(e, DBAPIError | driver_error):
+                        if isinstance(e, DBAPIError | driver_error) or conn.invalidated or writes(conn) != before:
                             raise _Redo(k, e) from e
                         outcomes.append((False, e))
                 deferred.flush(conn)
                 flush_all(books.values())
             finally:
-                for key in (BATCH, IN_USE, SCOPES, WRITES):
-                    conn.info.pop(key, None)
-                deferred.discard(conn)
+                # A connection that died is refused (PendingRollbackError) until the rollback, which would
+                # mask the real error; its info is cleared when the pool reconnects it anyway.
+                if not conn.invalidated:
+                    for key in (BATCH, IN_USE, SCOPES, WRITES):
+                        conn.info.pop(key, None)
+                    deferred.discard(conn)
         return outcomes
 
 

@@ -584,7 +584,8 @@ def atomic(conn: Connection) -> Iterator[None]:
             with conn.begin_nested():
                 yield
         except BaseException:
-            if counted is not None:
+            # (a connection that died refuses conn.info until the rollback: the batch is lost anyway)
+            if counted is not None and not conn.invalidated:
                 conn.info[WRITES] = counted  # the savepoint undid them: as if never written
             raise
 

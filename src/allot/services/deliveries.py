@@ -27,6 +27,7 @@ class Claim:
     """One delivery taken for sending: where, with what secret, and the exact body to sign."""
 
     id: int
+    webhook_id: int
     attempt: int
     max_attempts: int
     url: str
@@ -66,26 +67,42 @@ def ordering_key(event: Any) -> str:
     return f"sku:{event.sku}"[:220]
 
 
-def claim(conn: Connection, now: datetime, lease: timedelta, limit: int) -> list[Claim]:
-    """Take up to `limit` due deliveries whose earlier siblings have settled, under a lease."""
+def _due(now: datetime) -> Any:
+    d = webhook_deliveries.c
+    return or_(and_(d.status == "pending", d.next_attempt_at <= now),
+               and_(d.status == "sending", d.lease_until <= now))  # a worker died mid-delivery
+
+
+def due_webhooks(conn: Connection, now: datetime) -> list[int]:
+    """The live webhooks with a delivery due now (maybe still waiting for an earlier sibling)."""
+    d = webhook_deliveries.c
+    live = d.webhook_id.in_(select(webhooks.c.id).where(webhooks.c.deleted_at.is_(None)))
+    return list(conn.execute(select(d.webhook_id).where(_due(now), live).distinct().order_by(d.webhook_id))
+                .scalars())
+
+
+def claim(conn: Connection, now: datetime, lease: timedelta, limit: int, webhook_id: int | None = None) -> list[Claim]:
+    """Take up to `limit` due deliveries (of one webhook, if given) whose earlier siblings have settled,
+    under a lease."""
     d = webhook_deliveries.c
     earlier = webhook_deliveries.alias("earlier")
-    due = or_(and_(d.status == "pending", d.next_attempt_at <= now),
-              and_(d.status == "sending", d.lease_until <= now))  # a worker died mid-delivery
+    due = _due(now)
     waiting = exists().where(earlier.c.webhook_id == d.webhook_id, earlier.c.ordering_key == d.ordering_key,
                              earlier.c.position < d.position, earlier.c.status.in_(UNSETTLED))
     live = d.webhook_id.in_(select(webhooks.c.id).where(webhooks.c.deleted_at.is_(None)))
+    if webhook_id is not None:
+        live = and_(live, d.webhook_id == webhook_id)
     ids = list(conn.execute(select(d.id).where(due, ~waiting, live).order_by(d.position, d.id).limit(limit)
                             .with_for_update(skip_locked=True, of=webhook_deliveries)).scalars())
     if not ids:
         return []
     conn.execute(update(webhook_deliveries).where(d.id.in_(ids))
                  .values(status="sending", attempts=d.attempts + 1, lease_until=now + lease))
-    rows = conn.execute(select(d.id.label("delivery_id"), d.attempts, webhooks.c.url, webhooks.c.secret,
+    rows = conn.execute(select(d.id.label("delivery_id"), d.webhook_id.label("hook_id"), d.attempts, webhooks.c.url, webhooks.c.secret,
                                webhooks.c.max_attempts, events)
                         .join(webhooks, webhooks.c.id == d.webhook_id).join(events, events.c.id == d.event_id)
                         .where(d.id.in_(ids)).order_by(d.position)).all()
-    return [Claim(r.delivery_id, r.attempts, r.max_attempts, r.url, r.secret, r.position, r.type, body(r))
+    return [Claim(r.delivery_id, r.hook_id, r.attempts, r.max_attempts, r.url, r.secret, r.position, r.type, body(r))
             for r in rows]
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import secrets
+import socket
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Select, insert, select, update
 
 from allot.domain import events as catalogue
+from allot.domain.destinations import Destinations, Refused, literal_ip
 from allot.domain.errors import Invalid, NotFound
 from allot.services import outbox
 from allot.store.tables import events, webhook_deliveries, webhooks
@@ -29,6 +32,35 @@ def create(conn: Connection, url: str, event_types: list[str] | None, secret: st
         max_attempts=max_attempts or DEFAULT_MAX_ATTEMPTS, cursor=outbox.last_position(conn), created_at=now,
     ).returning(webhooks.c.id)).scalar_one()
     return get(conn, webhook_id) | {"secret": secret}
+
+
+def check_destination(url: str, destinations: Destinations) -> None:
+    """Refuse a URL whose host is (or resolves to) an address the installation does not send to.
+
+    Checked again at every delivery (a name may resolve elsewhere later); a name that does not
+    resolve yet is accepted and fails its deliveries until it does.
+    """
+    try:
+        host, port = _host_and_port(url)
+    except ValueError:
+        raise Invalid("url", "not a valid URL") from None
+    if not host:
+        raise Invalid("url", "the URL has no host")
+    ip = literal_ip(host)
+    try:
+        found = [] if ip else socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = [str(ip)] if ip else [str(info[4][0]) for info in found]
+    except (OSError, UnicodeError):
+        return
+    try:
+        destinations.check(addresses)
+    except Refused as refused:
+        raise Invalid("url", f"{refused} (see ALLOT_WEBHOOK_ALLOW_PRIVATE)") from None
+
+
+def _host_and_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def list_all(conn: Connection) -> list[dict[str, Any]]:

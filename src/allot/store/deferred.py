@@ -45,6 +45,8 @@ def mark(conn: Connection) -> int | None:
 
 
 def undo_to(conn: Connection, at: int | None) -> None:
+    if conn.invalidated:  # the connection died: the whole transaction is gone, and conn.info would raise
+        return
     waiting = conn.info.get(KEY)
     if waiting is not None and at is not None:
         del waiting[at:]
