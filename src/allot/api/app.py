@@ -17,6 +17,8 @@ from allot.api import problems
 from allot.api.deps import KeyCache
 from allot.api.middleware import Guard
 from allot.api.routes import router
+from allot.api.lists import router as lists_router
+from allot.api.previews import router as previews_router
 from allot.api.webhooks import router as webhook_router
 from allot.services.batching import Batcher
 from allot.settings import Settings
@@ -80,5 +82,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
 
     app.include_router(router)
     app.include_router(webhook_router)
+    app.include_router(lists_router)
+    app.include_router(previews_router)
     dashboard.install(app, settings)
     return app
