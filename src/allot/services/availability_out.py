@@ -136,7 +136,7 @@ def _quotas(conn: Connection, moved: list[Watched]) -> dict[Any, dict[str, int |
     for w in moved:
         book = w.book
         assert book is not None
-        known = book._quotas
+        known = book.known_quotas()
         if all(c in known for c in book.supply.channels if c != ANY):
             found[book.id] = known
         else:
