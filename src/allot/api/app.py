@@ -15,7 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from allot import web as dashboard
 from allot.api import problems
 from allot.api.deps import KeyCache
+from allot.api.lists import router as lists_router
 from allot.api.middleware import Guard
+from allot.api.previews import router as previews_router
 from allot.api.routes import router
 from allot.api.storefront_webhooks import router as storefront_webhook_router
 from allot.api.storefronts import router as storefront_router
@@ -86,5 +88,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(webhook_router)
     app.include_router(storefront_router)
     app.include_router(storefront_webhook_router)
+    app.include_router(lists_router)
+    app.include_router(previews_router)
     dashboard.install(app, settings)
     return app
