@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import Headers
 
 from allot.api import problems
@@ -64,7 +65,7 @@ def _receive(db: Database, channel: str, headers: Headers, body: bytes, now: dat
              path: str) -> Response:
     shop = None
     if len(channel) <= MAX_CHANNEL and CHANNEL.fullmatch(channel):  # no channel is named otherwise
-        with db.read() as conn:
+        with db.read_one() as conn:
             shop = storefronts.connection(conn, channel)
     connector = CONNECTORS.get(shop.platform) if shop else None
     if shop is None or connector is None:
@@ -96,12 +97,16 @@ def _ingest(db: Database, shop: storefronts.Storefront, connector: Connector, go
         command = connector.translate(got.topic, body)
     except AllotError as bad:  # signed but unreadable: recorded, so a redelivery changes nothing
         with db.write() as conn:
-            first = ingest.reject(conn, got, bad, problems.status_of(bad), now)
+            outcome = ingest.refuse(conn, got, bad, problems.status_of(bad), now)
         log.warning("rejected %s delivery %r for channel %r: %s", shop.platform, got.delivery_id, shop.channel,
                     bad.detail)
-        return _problem(bad) if first else _answer(_view(got, ingest.Outcome("duplicate")))
-    with db.write() as conn:
-        outcome = ingest.receive(conn, got, command, now)
+        return _answer(_view(got, outcome)) if outcome.outcome == "duplicate" else _problem(bad)
+    try:
+        with db.write() as conn:
+            outcome = ingest.receive(conn, got, command, now)
+    except (AllotError, IntegrityError) as failed:  # rolled back whole; the shop did it, so answer 200
+        with db.write() as conn:
+            outcome = ingest.refuse(conn, got, failed, 200, now)
     return _answer(_view(got, outcome))
 
 

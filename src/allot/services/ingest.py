@@ -12,11 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.exc import IntegrityError
 
 from allot.domain.errors import AllotError
 from allot.services import audit, orders, selling
-from allot.services.book import atomic
 from allot.services.lines import open_qty
 from allot.store.bulk import insert_new
 from allot.store.tables import order_lines, orders as orders_table, skus, storefront_deliveries
@@ -85,24 +83,24 @@ class Outcome:
 
 
 def receive(conn: Connection, got: Received, command: Command | None, now: datetime) -> Outcome:
-    """Apply a delivery once: one seen before changes nothing; one Allot cannot act on is recorded."""
+    """Apply a delivery once: one seen before changes nothing.
+
+    A command Allot cannot carry out raises, and the caller's transaction rolls back whole: the
+    caller then records the delivery with `refuse` in a transaction of its own."""
     if not _first_time(conn, got, now):
         return Outcome("duplicate")
-    try:
-        with atomic(conn):  # a command that fails half-way leaves nothing but the record
-            result = apply(conn, got.channel, command, now)
-    except (AllotError, IntegrityError) as e:  # e.g. the same order taken at once through another delivery
-        result = Outcome("skipped", None, _detail(e))
+    result = apply(conn, got.channel, command, now)
     _settle(conn, got, result, 200, now)
     return result
 
 
-def reject(conn: Connection, got: Received, error: AllotError, status: int, now: datetime) -> bool:
-    """Record a signed delivery Allot cannot read; False if it was seen before (then nothing is written)."""
+def refuse(conn: Connection, got: Received, error: Exception, status: int, now: datetime) -> Outcome:
+    """Record a delivery Allot could not read or carry out; a duplicate if it was recorded before."""
     if not _first_time(conn, got, now):
-        return False
-    _settle(conn, got, Outcome("rejected", None, error.detail), status, now)
-    return True
+        return Outcome("duplicate")
+    result = Outcome("rejected" if status >= 400 else "skipped", _ref(error), _detail(error))
+    _settle(conn, got, result, status, now)
+    return result
 
 
 def apply(conn: Connection, channel: str, command: Command | None, now: datetime) -> Outcome:
@@ -127,8 +125,6 @@ def _place(conn: Connection, channel: str, order: PlaceOrder, now: datetime) -> 
     ref = ref_of(channel, order.number)
     if not REF.match(ref):
         return Outcome("skipped", None, f"order number {order.number!r} does not make an order ref Allot can keep")
-    if _exists(conn, ref):
-        return Outcome("skipped", ref, f"order {ref!r} already exists")
     managed = _managed(conn, {ln.sku for ln in order.lines if ln.sku})
     lines = [{"sku": ln.sku, "qty": ln.qty, "external_id": ln.external_id}
              for ln in order.lines if ln.sku in managed and ln.qty > 0]
@@ -223,5 +219,10 @@ def _settle(conn: Connection, got: Received, result: Outcome, status: int, now: 
 
 def _detail(error: Exception) -> str:
     if isinstance(error, AllotError):
-        return error.detail
+        return error.detail  # e.g. the order exists already: the same order through another delivery
     return "a concurrent delivery made the same change"
+
+
+def _ref(error: Exception) -> str | None:
+    ref = error.extra.get("ref") if isinstance(error, AllotError) else None
+    return ref if isinstance(ref, str) else None

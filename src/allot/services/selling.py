@@ -92,8 +92,12 @@ def place_order(conn: Connection, ref: str, channel: str, priority: int, custome
     require_channel(conn, channel, field="channel")
     fields = {ln["sku"]: f"lines.{i}.sku" for i, ln in reversed(list(enumerate(lines)))}
     books = Book.open(conn, fields, now, fields)
+    extras = extras or Extras()
+    if extras.facts:  # nothing is refused: no line can need undoing
+        _place_lines(conn, books, ref, channel, priority, customer, lines, now, extras)
+        return
     with atomic(conn):  # a refused line undoes the lines before it, even if the caller goes on
-        _place_lines(conn, books, ref, channel, priority, customer, lines, now, extras or Extras())
+        _place_lines(conn, books, ref, channel, priority, customer, lines, now, extras)
 
 
 def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: str, priority: int,
