@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from allot.store.db import Database
 from allot.store.tables import audit_log, events, order_lines, orders, stock_moves, storefront_deliveries
 from tests.conftest import Server
 from tests.e2e.shop import CREATED, Shop, fulfillment, refund
+from tests.e2e.trust import allot
 from tests.e2e.world import availability, day, ok, order, po, problem, sku, unique
 
 PLATFORMS = ["shopify", "woocommerce"]
@@ -273,3 +275,43 @@ def test_an_order_placed_through_the_api_may_carry_an_email(api: httpx.Client) -
     bad = api.post("/v1/orders", json={"ref": unique("O"), "channel": shop.channel, "email": "not an email",
                                        "lines": [{"sku": lamp, "qty": 1}]})
     problem(bad, 422, "invalid", "email")
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_one_order_through_several_deliveries_at_once_is_placed_once(api: httpx.Client, rows: Database,
+                                                                     platform: str) -> None:
+    shop = Shop(api, platform)
+    lamp = sku(api, on_hand=50)
+    body = json.dumps(shop.order(1012, [(lamp, 2)])).encode()
+    answers: list[httpx.Response] = []
+    go = threading.Barrier(5)
+
+    def deliver(n: int) -> None:
+        go.wait()
+        answers.append(shop.post(CREATED[platform], body, f"copy-{n}"))
+
+    threads = [threading.Thread(target=deliver, args=(n,)) for n in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.json()["outcome"] for r in answers) == ["applied"] + ["skipped"] * 4
+    assert availability(api, lamp)["committed"] == 2
+    with rows.read() as conn:
+        recorded = conn.execute(select(storefront_deliveries.c.outcome)
+                                .where(storefront_deliveries.c.channel == shop.channel)).scalars().all()
+    assert sorted(recorded) == ["applied"] + ["skipped"] * 4
+
+
+def test_the_database_reconciles_clean_after_every_ingest(live_server: Server, tmp_path: Path) -> None:
+    done = allot(live_server.url, "reconcile", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_order_number_that_makes_no_valid_ref_is_recorded_and_skipped(api: httpx.Client, rows: Database) -> None:
+    shop = Shop(api, "woocommerce")
+    lamp = sku(api, on_hand=5)
+    payload = shop.order(1013, [(lamp, 1)]) | {"number": "WC/1013 #" + "9" * 50}
+    answer = shop.send("order.created", payload)
+    assert (answer["outcome"], answer["order_ref"]) == ("skipped", None)
+    assert availability(api, lamp)["committed"] == 0
