@@ -14,6 +14,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     # Signs dashboard session cookies; when unset, one is made and kept in the database.
     session_secret: str | None = None
+    session_idle_seconds: int = 30 * 60  # a dashboard session unused this long ends
     batching: bool = True
     # Group-commit lanes per process (services/batching.py); None: 1 on SQLite (one writer at a
     # time anyway), 2 on PostgreSQL (one lane's batch runs while another's commit waits on disk).
@@ -35,6 +36,7 @@ class Settings:
             sweep_seconds=float(env.get("ALLOT_SWEEP_SECONDS", "2")),
             max_body_bytes=int(env.get("ALLOT_MAX_BODY_BYTES", str(1024 * 1024))),
             session_secret=env.get("ALLOT_SESSION_SECRET") or None,
+            session_idle_seconds=int(env.get("ALLOT_SESSION_IDLE_SECONDS", str(30 * 60))),
             batching=env.get("ALLOT_BATCHING", "on").lower() not in ("off", "0", "false"),
             batch_lanes=int(env["ALLOT_BATCH_LANES"]) if env.get("ALLOT_BATCH_LANES") else None,
             relay=env.get("ALLOT_RELAY", "on").lower() not in ("off", "0", "false", "no"),

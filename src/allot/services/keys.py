@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from allot.domain.errors import Conflict, Invalid, NotFound
+from allot.services import sessions
 from allot.services.common import as_utc
 from allot.store.tables import api_keys, server_secrets
 
@@ -104,6 +105,7 @@ def revoke(conn: Connection, key_id: int, now: datetime, by: int | None = None) 
         raise NotFound(f"unknown key {key_id}", key_id=key_id)
     if row.revoked_at is None:
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now))
+        sessions.end_for_key(conn, key_id, now)
     return {"id": key_id, "name": row.name, "role": row.role, "revoked_at": row.revoked_at or now}
 
 

@@ -13,7 +13,7 @@ from allot.web.views import HERE, on_sign_in_required, on_web_error
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Mount the dashboard's pages and static files on the app, and its two error pages."""
-    app.state.web_sessions = Sessions(app.state.db, settings.session_secret)
+    app.state.web_sessions = Sessions(app.state.db, settings.session_secret, settings.session_idle_seconds)
     app.add_exception_handler(WebError, on_web_error)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
     app.include_router(routes.router)
