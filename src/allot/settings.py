@@ -19,6 +19,9 @@ class Settings:
     # Group-commit lanes per process (services/batching.py); None: 1 on SQLite (one writer at a
     # time anyway), 2 on PostgreSQL (one lane's batch runs while another's commit waits on disk).
     batch_lanes: int | None = None
+    # A storefront key's holds, unless the key sets its own (POST /v1/keys): longest lifetime, units at once.
+    storefront_hold_ttl_max: int = 30 * 60
+    storefront_held_units_max: int = 500
     relay: bool = True  # deliver webhooks from this process; off when `allot worker` does it
     webhook_timeout: float = 10.0
     webhook_backoff: float = 10.0
@@ -39,6 +42,8 @@ class Settings:
             session_idle_seconds=int(env.get("ALLOT_SESSION_IDLE_SECONDS", str(30 * 60))),
             batching=env.get("ALLOT_BATCHING", "on").lower() not in ("off", "0", "false"),
             batch_lanes=int(env["ALLOT_BATCH_LANES"]) if env.get("ALLOT_BATCH_LANES") else None,
+            storefront_hold_ttl_max=int(env.get("ALLOT_STOREFRONT_HOLD_TTL_MAX", str(30 * 60))),
+            storefront_held_units_max=int(env.get("ALLOT_STOREFRONT_HELD_UNITS_MAX", "500")),
             relay=env.get("ALLOT_RELAY", "on").lower() not in ("off", "0", "false", "no"),
             webhook_timeout=float(env.get("ALLOT_WEBHOOK_TIMEOUT", "10")),
             webhook_backoff=float(env.get("ALLOT_WEBHOOK_BACKOFF", "10")),

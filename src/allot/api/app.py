@@ -15,10 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from allot import web as dashboard
 from allot.api import problems
 from allot.api.deps import KeyCache
+from allot.api.holds import router as holds_router
 from allot.api.middleware import Guard
 from allot.api.routes import router
 from allot.api.webhooks import router as webhook_router
 from allot.services.batching import Batcher
+from allot.services.holds import HoldLimits
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.workers.relay import RelayThread, options_from
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
+    app.state.hold_limits = HoldLimits(settings.storefront_hold_ttl_max, settings.storefront_held_units_max)
     app.state.batcher = Batcher(db, settings.lanes_for(db.is_sqlite)) if settings.batching else None
     app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
@@ -80,5 +83,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
 
     app.include_router(router)
     app.include_router(webhook_router)
+    app.include_router(holds_router)
     dashboard.install(app, settings)
     return app
