@@ -63,11 +63,11 @@ class World:
             f.order(conn, ref, self.now, (name, 2))
         return ref
 
-    def hold(self) -> str:
+    def held_sku(self) -> str:
         name = self.sku()
         with self.db.write() as conn:
-            hold: str = selling.place_hold(conn, name, 1, "web", 600, self.now)["id"]
-        return hold
+            selling.place_hold(conn, name, 1, "web", 600, self.now)
+        return name
 
     def own_key(self) -> str:
         return self.secrets.get(self.role, "not-a-key")
@@ -104,6 +104,8 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
         lambda w: (f"/purchase-orders/{w.po()}/cancel/preview", {}), EDITORS, 200),
     ("POST", "/purchase-orders/{ref}/cancel"): (
         lambda w: (f"/purchase-orders/{w.po()}/cancel", {"nonce": unique("n")}), EDITORS, 303),
+    ("GET", "/holds"): (lambda w: (f"/holds?status=active&sku={w.held_sku()}", None), READERS, 200),
+    ("POST", "/holds/release"): (lambda w: ("/holds/release", {"sku": w.sku()}), EDITORS, 303),
 }
 REFUSED_AS = {("POST", "/signin"): {"anonymous": 401}}  # no key of its own: the form says the key is not valid
 
