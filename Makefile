@@ -26,7 +26,7 @@ run: install
 	@echo "Authenticate with:  Authorization: Bearer $(ALLOT_BOOTSTRAP_ADMIN_KEY)"
 	@echo "  curl -H 'Authorization: Bearer $(ALLOT_BOOTSTRAP_ADMIN_KEY)' 'http://$(HOST):$(PORT)/v1/availability/AURORA-LAMP?channel=web'"
 	@echo ""
-	$(BIN)/allot serve --host $(HOST) --port $(PORT)
+	ALLOT_DEMO=1 $(BIN)/allot serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest

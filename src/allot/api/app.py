@@ -13,10 +13,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from allot import web as dashboard
-from allot.api import problems
+from allot.api import docs, problems, throttle
 from allot.api.deps import KeyCache
 from allot.api.holds import router as holds_router
 from allot.api.middleware import Guard
+from allot.api.nul import RefuseNul
 from allot.api.routes import router
 from allot.api.webhooks import router as webhook_router
 from allot.services.batching import Batcher
@@ -60,15 +61,17 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             worker.join(timeout=5)
         db.dispose()
 
-    app = FastAPI(title="Allot", version="1", lifespan=lifespan,
+    app = FastAPI(title="Allot", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Sell stock that has not arrived yet, without overselling.")
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
     app.state.hold_limits = HoldLimits(settings.storefront_hold_ttl_max, settings.storefront_held_units_max)
     app.state.batcher = Batcher(db, settings.lanes_for(db.is_sqlite)) if settings.batching else None
+    app.add_middleware(RefuseNul)
     app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
+    throttle.install(app, settings.auth_failures_per_minute, settings.throttle_loopback)
 
     @app.exception_handler(IntegrityError)
     async def _race(_: object, exc: IntegrityError) -> JSONResponse:
@@ -85,4 +88,5 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(webhook_router)
     app.include_router(holds_router)
     dashboard.install(app, settings)
+    docs.install(app)
     return app

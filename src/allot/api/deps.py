@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from allot.api import problems
 from allot.api.middleware import request_id
+from allot.api.throttle import client_address
 from allot.domain.errors import AllotError, Forbidden, Invalid, NotFound, Unauthorized
 from allot.services import audit, idempotency, keys, orders, selling
 from allot.services.book import atomic
@@ -78,6 +79,7 @@ async def _principal(request: Request, credentials: HTTPAuthorizationCredentials
     digest = keys.digest(secret)
     principal = request.app.state.key_cache.get(digest)
     if principal is None:
+        request.app.state.auth_throttle.check(client_address(request))  # a known key never waits here
         principal = await run_in_threadpool(_authenticate, request, secret, digest)
     return principal
 
@@ -87,7 +89,8 @@ def _authenticate(request: Request, secret: str, digest: str) -> Principal:
     with state.db.read() as conn:
         principal = keys.authenticate(conn, secret)
     if principal is None:
-        log.warning("refused an unknown or revoked API key: %s %s", request.method, request.url.path)
+        state.auth_throttle.failed(client_address(request), f"refused an unknown or revoked API key: "
+                                   f"{request.method} {request.url.path}")
         raise Unauthorized("unknown or revoked API key")
     now = state.clock()
     if principal.last_used_at is None or (now - principal.last_used_at).total_seconds() > 60:

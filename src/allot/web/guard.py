@@ -83,6 +83,9 @@ async def form_fields(request: Request) -> dict[str, str]:
     """The posted form, refused unless it carries the session's CSRF token."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if any("\x00" in k or "\x00" in v for k, v in fields.items()):  # PostgreSQL cannot hold or compare them
+        raise WebError(422, "Check the form", "A field holds a NUL byte, which nothing here can contain.",
+                       "/", "Start again")
     data = session_of(request)
     expected = str(data["csrf"]) if data else ""
     if not expected or not hmac.compare_digest(fields.get("csrf", ""), expected):

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from allot.api.throttle import Throttled, client_address
 from allot.domain.errors import NotFound
 from allot.services import catalog, explain, keys, orders, overview, reports
 from allot.web.chart import atp_svg
@@ -56,9 +57,16 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:  # noqa
 @router.post("/signin", response_class=HTMLResponse)
 def sign_in(request: Request, form: Form) -> Response:
     secret = form.get("api_key", "").strip()
+    throttle, address = request.app.state.auth_throttle, client_address(request)
+    try:
+        throttle.check(address)
+    except Throttled as e:
+        return _refuse_sign_in(request, form, 429, f"Too many failed sign-ins from your address: wait "
+                               f"{e.retry_after} seconds and try again.", {"Retry-After": str(e.retry_after)})
     with request.app.state.db.read() as conn:
         principal = keys.authenticate(conn, secret) if secret else None
     if principal is None:
+        throttle.failed(address, "refused a dashboard sign-in with an unknown or revoked key")
         return _refuse_sign_in(request, form, 401, "That API key is not valid (unknown or revoked). Paste the whole "
                                "key, or ask an admin to make one with: allot keys create NAME --role ops")
     if principal.role is keys.Role.STOREFRONT:
@@ -69,10 +77,13 @@ def sign_in(request: Request, form: Form) -> Response:
     return response
 
 
-def _refuse_sign_in(request: Request, form: dict[str, str], status: int, why: str) -> Response:
+def _refuse_sign_in(request: Request, form: dict[str, str], status: int, why: str,
+                    headers: dict[str, str] | None = None) -> Response:
     data = session_of(request) or sessions(request).new(None)
-    return render(request, "signin.html", {"user": None, "csrf": data["csrf"], "next": _safe_next(form.get("next")),
-                                           "error": why}, status=status)
+    response = render(request, "signin.html", {"user": None, "csrf": data["csrf"],
+                                                "next": _safe_next(form.get("next")), "error": why}, status=status)
+    response.headers.update(headers or {})
+    return response
 
 
 @router.post("/signout")
