@@ -128,14 +128,17 @@ def keys_create(
     name: str,
     role: Annotated[str, typer.Option(help="admin, ops, storefront or viewer")] = "admin",
     channel: Annotated[Optional[list[str]], typer.Option(help="storefront: channels it may sell on")] = None,  # noqa: UP045
+    max_hold_ttl: Annotated[Optional[int], typer.Option(min=1, help="storefront: longest hold, seconds")] = None,  # noqa: UP045
+    max_held_units: Annotated[Optional[int], typer.Option(min=1, help="storefront: units held at once")] = None,  # noqa: UP045
 ) -> None:
     """Make an API key; its secret is shown once."""
 
     db = _db()
     now = datetime.now(UTC)
+    limits = {"max_hold_ttl_seconds": max_hold_ttl, "max_held_units": max_held_units}
     with _refusals(), db.write() as conn:
-        made = keys.create(conn, name, role, channel or None, now)
-        _audit(conn, now, "create_key", {"name": name, "role": role, "channels": channel or None}, made)
+        made = keys.create(conn, name, role, channel or None, now, limits=limits)
+        _audit(conn, now, "create_key", {"name": name, "role": role, "channels": channel or None, **limits}, made)
     console.print(f"key {made['id']} ({made['role']}): [bold]{shown(made['secret'])}[/bold]")
     console.print("Keep it safe: it is not shown again.")
 
