@@ -1,6 +1,9 @@
 """CPU per request: what the server (and PostgreSQL) spent per answered request, by endpoint.
 
-    .venv/bin/python bench/cpu_cost.py sqlite|postgres [workers] [ping,hot,spread,avail] [clients]
+    .venv/bin/python bench/cpu_cost.py sqlite|postgres [workers] [ping,hot,spread,avail,shop] [clients]
+
+`shop` is `hot` sold with a storefront key (whose holds are capped: docs/security.md); run it with
+ALLOT_STOREFRONT_HOLD_TTL_MAX=3600 and a large ALLOT_STOREFRONT_HELD_UNITS_MAX so no sale is refused.
 
 Throughput on a shared 2-core machine swings with whatever else runs; the CPU time a server
 process spends per request moves far less (±10% here), so this is the figure to compare before
@@ -43,6 +46,13 @@ def pids_matching(pattern: str) -> list[int]:
     return [int(p) for p in found.stdout.split()]
 
 
+def storefront_key(base: str) -> str:
+    with run.client(base) as c:
+        made = c.post("/v1/keys", json={"name": "bench-shop", "role": "storefront", "channels": ["web"]})
+        made.raise_for_status()
+        return str(made.json()["secret"])
+
+
 def main() -> None:
     db = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 1
@@ -58,6 +68,8 @@ def main() -> None:
         port = base.rsplit(":", 1)[1]
         run.setup_skus(base, "HOT", 0, 1_000_000)
         run.setup_skus(base, "S", 1000, 100_000)
+        if "shop" in loads:
+            LOADS["shop"] = {"ALLOT_SKU_PREFIX": "HOT", "ALLOT_KEY": storefront_key(base)}
         server = pids_matching(f"--port {port}") + pids_matching("multiprocessing.spawn")
         postgres = pids_matching("postgres:") if db == "postgres" else []
         for load in loads:

@@ -96,13 +96,13 @@ def free_port() -> int:
 class Server:
     """`allot serve` in its own process, talked to over real HTTP."""
 
-    def __init__(self, url: str, tmp: Path, workers: int = 1) -> None:
+    def __init__(self, url: str, tmp: Path, workers: int = 1, env: dict[str, str] | None = None) -> None:
         self.url = url
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # The tests' receivers listen on 127.0.0.1, which a default installation refuses to send webhooks to.
         env = {"ALLOT_WEBHOOK_ALLOW_PRIVATE": "127.0.0.0/8", **os.environ, "ALLOT_DATABASE_URL": url,
-               "ALLOT_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
+               "ALLOT_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, **(env or {})}
         allot = Path(sys.executable).parent / "allot"
         self.log = open(tmp / f"server-{self.port}.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(

@@ -16,9 +16,11 @@ import uvicorn
 import uvicorn.config
 from fastapi.encoders import jsonable_encoder
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Connection
 
+from allot import startup
 from allot.api import serving
 from allot.demo import load, load_volume
 from allot.domain.errors import AllotError
@@ -45,11 +47,14 @@ def _db() -> Database:
 def prepare(settings: Settings) -> None:
     """Migrate, and make the bootstrap admin key exist when one is configured."""
 
+    startup.check_bootstrap_key(settings.bootstrap_admin_key)
     db = Database(settings.database_url)
     upgrade(db)
     if settings.bootstrap_admin_key:
         with db.write() as conn:
             keys.ensure(conn, settings.bootstrap_admin_key, datetime.now(UTC))
+    with db.read() as conn:
+        startup.warn_about_demo_key(conn, settings.demo)
     db.dispose()
 
 
@@ -59,6 +64,9 @@ def serve(
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
     relay: Annotated[bool, typer.Option(help="deliver webhooks from the server (off: run `allot worker`)")] = True,
+    forwarded_allow_ips: Annotated[str, typer.Option(
+        envvar="ALLOT_FORWARDED_ALLOW_IPS", help="proxies (comma-separated addresses or networks, or *) whose "
+        "X-Forwarded-Proto and -For are believed; none by default")] = "",
 ) -> None:
     """Serve the API and the dashboard (migrates the database first)."""
     settings = Settings.from_env()
@@ -66,10 +74,13 @@ def serve(
     if not relay:
         os.environ["ALLOT_RELAY"] = "off"  # the only way to reach the app factory in every server process
     # No access log: request lines carry nothing we need, and one mistake there could leak a key.
-    # Slow clients are cut off (api/serving.py); idle kept-alive connections close after 5 s.
+    # Slow clients are cut off (api/serving.py); idle kept-alive connections close after 5 s. Forwarded
+    # headers only from the proxies named: the client address (throttling) and the scheme (the session
+    # cookie's Secure flag) come from them.
     uvicorn.run("allot.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, log_config=log_config(), timeout_keep_alive=5,
-                http=serving.protocol(settings.header_timeout, settings.body_timeout))
+                http=serving.protocol(settings.header_timeout, settings.body_timeout),
+                proxy_headers=bool(forwarded_allow_ips), forwarded_allow_ips=forwarded_allow_ips or None)
 
 
 def log_config() -> dict[str, Any]:
@@ -121,15 +132,18 @@ def keys_create(
     name: str,
     role: Annotated[str, typer.Option(help="admin, ops, storefront or viewer")] = "admin",
     channel: Annotated[Optional[list[str]], typer.Option(help="storefront: channels it may sell on")] = None,  # noqa: UP045
+    max_hold_ttl: Annotated[Optional[int], typer.Option(min=1, help="storefront: longest hold, seconds")] = None,  # noqa: UP045
+    max_held_units: Annotated[Optional[int], typer.Option(min=1, help="storefront: units held at once")] = None,  # noqa: UP045
 ) -> None:
     """Make an API key; its secret is shown once."""
 
     db = _db()
     now = datetime.now(UTC)
+    limits = {"max_hold_ttl_seconds": max_hold_ttl, "max_held_units": max_held_units}
     with _refusals(), db.write() as conn:
-        made = keys.create(conn, name, role, channel or None, now)
-        _audit(conn, now, "create_key", {"name": name, "role": role, "channels": channel or None}, made)
-    console.print(f"key {made['id']} ({made['role']}): [bold]{made['secret']}[/bold]")
+        made = keys.create(conn, name, role, channel or None, now, limits=limits)
+        _audit(conn, now, "create_key", {"name": name, "role": role, "channels": channel or None, **limits}, made)
+    console.print(f"key {made['id']} ({made['role']}): [bold]{shown(made['secret'])}[/bold]")
     console.print("Keep it safe: it is not shown again.")
 
 
@@ -141,8 +155,9 @@ def keys_list() -> None:
         rows = keys.list_keys(conn)
     table = Table("id", "name", "role", "prefix", "channels", "last used", "revoked")
     for r in rows:
-        table.add_row(str(r["id"]), r["name"], r["role"], r["prefix"], ",".join(r["channels"] or []),
-                      str(r["last_used_at"] or ""), str(r["revoked_at"] or ""))
+        table.add_row(*(shown(str(v)) for v in (r["id"], r["name"], r["role"], r["prefix"],
+                                                 ",".join(r["channels"] or []), r["last_used_at"] or "",
+                                                 r["revoked_at"] or "")))
     console.print(table)
 
 
@@ -154,7 +169,12 @@ def keys_revoke(key_id: int) -> None:
     with _refusals(), db.write() as conn:
         done = keys.revoke(conn, key_id, now)
         _audit(conn, now, "revoke_key", {"key_id": key_id}, done)
-    console.print(f"key {key_id} ({done['name']}) revoked")
+    console.print(f"key {key_id} ({shown(done['name'])}) revoked; {done['released_holds']} of its holds released")
+
+
+def shown(text: str) -> str:
+    """Text someone else chose (a key's name), shown as written: no Rich markup, no terminal escapes."""
+    return escape("".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text))
 
 
 @contextmanager

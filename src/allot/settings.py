@@ -10,14 +10,23 @@ from pathlib import Path
 class Settings:
     database_url: str
     bootstrap_admin_key: str | None = None
+    demo: bool = False  # ALLOT_DEMO=1: the demo's well-known admin key is expected (no warning)
     sweep_seconds: float = 2.0
     max_body_bytes: int = 1024 * 1024
     # Signs dashboard session cookies; when unset, one is made and kept in the database.
     session_secret: str | None = None
+    session_idle_seconds: int = 30 * 60  # a dashboard session unused this long ends
     batching: bool = True
     # Group-commit lanes per process (services/batching.py); None: 1 on SQLite (one writer at a
     # time anyway), 2 on PostgreSQL (one lane's batch runs while another's commit waits on disk).
     batch_lanes: int | None = None
+    # A storefront key's holds, unless the key sets its own (POST /v1/keys): longest lifetime, units at once.
+    storefront_hold_ttl_max: int = 30 * 60
+    storefront_held_units_max: int = 500
+    # Failed API keys and dashboard sign-ins per client address per minute before it must wait (0: off);
+    # loopback clients are counted only with throttle_loopback (api/throttle.py says why).
+    auth_failures_per_minute: int = 30
+    throttle_loopback: bool = False
     relay: bool = True  # deliver webhooks from this process; off when `allot worker` does it
     webhook_timeout: float = 10.0
     webhook_backoff: float = 10.0
@@ -38,11 +47,17 @@ class Settings:
         return cls(
             database_url=env.get("ALLOT_DATABASE_URL") or default,
             bootstrap_admin_key=env.get("ALLOT_BOOTSTRAP_ADMIN_KEY") or None,
+            demo=env.get("ALLOT_DEMO", "").lower() in ("1", "on", "true", "yes"),
             sweep_seconds=float(env.get("ALLOT_SWEEP_SECONDS", "2")),
             max_body_bytes=int(env.get("ALLOT_MAX_BODY_BYTES", str(1024 * 1024))),
             session_secret=env.get("ALLOT_SESSION_SECRET") or None,
+            session_idle_seconds=int(env.get("ALLOT_SESSION_IDLE_SECONDS", str(30 * 60))),
             batching=env.get("ALLOT_BATCHING", "on").lower() not in ("off", "0", "false"),
             batch_lanes=int(env["ALLOT_BATCH_LANES"]) if env.get("ALLOT_BATCH_LANES") else None,
+            storefront_hold_ttl_max=int(env.get("ALLOT_STOREFRONT_HOLD_TTL_MAX", str(30 * 60))),
+            storefront_held_units_max=int(env.get("ALLOT_STOREFRONT_HELD_UNITS_MAX", "500")),
+            auth_failures_per_minute=int(env.get("ALLOT_AUTH_FAILURES_PER_MINUTE", "30")),
+            throttle_loopback=env.get("ALLOT_THROTTLE_LOOPBACK", "").lower() in ("1", "on", "true", "yes"),
             relay=env.get("ALLOT_RELAY", "on").lower() not in ("off", "0", "false", "no"),
             webhook_timeout=float(env.get("ALLOT_WEBHOOK_TIMEOUT", "10")),
             webhook_backoff=float(env.get("ALLOT_WEBHOOK_BACKOFF", "10")),

@@ -63,7 +63,7 @@ class World:
         return ref
 
     def shop_hold(self) -> str:
-        body = {"sku": self.sku(), "qty": 1, "channel": WEB, "ttl_seconds": 3600}
+        body = {"sku": self.sku(), "qty": 1, "channel": WEB, "ttl_seconds": 1800}
         hold_id: str = ok(self.shop.post("/v1/holds", json=body), 201)["id"]
         return hold_id
 
@@ -130,6 +130,8 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
         lambda w: Call("POST", "/v1/holds", {"sku": w.sku(), "qty": 1, "channel": WEB}), SELLERS, 201),
     ("GET", "/v1/holds/{hold_id}"): (lambda w: Call("GET", f"/v1/holds/{w.shop_hold()}"), SALE_READERS, 200),
     ("DELETE", "/v1/holds/{hold_id}"): (lambda w: Call("DELETE", f"/v1/holds/{w.shop_hold()}"), SELLERS, 200),
+    ("GET", "/v1/holds"): (lambda w: Call("GET", "/v1/holds", params={"sku": w.sku(), "status": "active"}), OPS, 200),
+    ("POST", "/v1/holds/release"): (lambda w: Call("POST", "/v1/holds/release", {"sku": w.sku()}), OPS, 200),
     ("POST", "/v1/orders"): (
         lambda w: Call("POST", "/v1/orders", {"ref": unique("O"), "channel": WEB, "lines": [
             {"sku": w.sku(), "qty": 1}]}), SELLERS, 201),

@@ -13,10 +13,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from allot import web as dashboard
-from allot.api import problems
+from allot.api import docs, problems, throttle
 from allot.api.deps import KeyCache
+from allot.api.holds import router as holds_router
 from allot.api.lists import router as lists_router
 from allot.api.middleware import Guard
+from allot.api.nul import RefuseNul
 from allot.api.previews import router as previews_router
 from allot.api.routes import router
 from allot.api.storefront_webhooks import router as storefront_webhook_router
@@ -24,6 +26,7 @@ from allot.api.storefronts import router as storefront_router
 from allot.api.webhooks import router as webhook_router
 from allot.domain.destinations import Destinations
 from allot.services.batching import Batcher
+from allot.services.holds import HoldLimits
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.workers.relay import RelayThread, options_from
@@ -63,15 +66,18 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             worker.join(timeout=5)
         db.dispose()
 
-    app = FastAPI(title="Allot", version="1", lifespan=lifespan,
+    app = FastAPI(title="Allot", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Sell stock that has not arrived yet, without overselling.")
     app.state.db = db
     app.state.clock = clock
     app.state.key_cache = KeyCache()
     app.state.destinations = Destinations.from_setting(settings.webhook_allow_private)
+    app.state.hold_limits = HoldLimits(settings.storefront_hold_ttl_max, settings.storefront_held_units_max)
     app.state.batcher = Batcher(db, settings.lanes_for(db.is_sqlite)) if settings.batching else None
+    app.add_middleware(RefuseNul)
     app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
+    throttle.install(app, settings.auth_failures_per_minute, settings.throttle_loopback)
 
     @app.exception_handler(IntegrityError)
     async def _race(_: object, exc: IntegrityError) -> JSONResponse:
@@ -90,5 +96,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(storefront_webhook_router)
     app.include_router(lists_router)
     app.include_router(previews_router)
+    app.include_router(holds_router)
     dashboard.install(app, settings)
+    docs.install(app)
     return app

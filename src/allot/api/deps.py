@@ -22,9 +22,11 @@ from sqlalchemy.exc import IntegrityError
 
 from allot.api import problems
 from allot.api.middleware import request_id
-from allot.domain.errors import AllotError, Forbidden, Invalid, Unauthorized
+from allot.api.throttle import client_address
+from allot.domain.errors import AllotError, Forbidden, Invalid, NotFound, Unauthorized
 from allot.services import audit, idempotency, keys, orders, selling
 from allot.services.book import atomic
+from allot.services.holds import HoldLimits
 from allot.services.keys import Principal, Role
 from allot.store.db import Database
 
@@ -77,6 +79,7 @@ async def _principal(request: Request, credentials: HTTPAuthorizationCredentials
     digest = keys.digest(secret)
     principal = request.app.state.key_cache.get(digest)
     if principal is None:
+        request.app.state.auth_throttle.check(client_address(request))  # a known key never waits here
         principal = await run_in_threadpool(_authenticate, request, secret, digest)
     return principal
 
@@ -86,7 +89,8 @@ def _authenticate(request: Request, secret: str, digest: str) -> Principal:
     with state.db.read() as conn:
         principal = keys.authenticate(conn, secret)
     if principal is None:
-        log.warning("refused an unknown or revoked API key: %s %s", request.method, request.url.path)
+        state.auth_throttle.failed(client_address(request), f"refused an unknown or revoked API key: "
+                                   f"{request.method} {request.url.path}")
         raise Unauthorized("unknown or revoked API key")
     now = state.clock()
     if principal.last_used_at is None or (now - principal.last_used_at).total_seconds() > 60:
@@ -155,15 +159,48 @@ def check_availability_channel(ctx: Ctx, channel: str | None) -> None:
 
 
 def check_hold(ctx: Ctx, conn: Connection, hold_id: str) -> None:
-    """A storefront key sees, releases and confirms only the holds it placed itself."""
-    if _storefront(ctx) and selling.hold_owner(conn, hold_id) != ctx.principal.key_id:
-        raise deny(ctx.principal, ctx.request, f"hold {hold_id!r} was placed by another key")
+    """A storefront key sees, releases and confirms only the holds it placed itself.
+
+    Another key's hold and no hold at all get the same answer: a key learns nothing of what others hold.
+    """
+    if not _storefront(ctx):
+        return
+    try:
+        owner = selling.hold_owner(conn, hold_id)
+    except NotFound:
+        owner = None
+    if owner != ctx.principal.key_id:
+        raise deny(ctx.principal, ctx.request, f"hold {hold_id!r} is not one this key placed")
 
 
 def check_order(ctx: Ctx, conn: Connection, ref: str) -> None:
-    """A storefront key sees only orders on its channels."""
-    if _storefront(ctx):
-        check_channels(ctx, [orders.channel_of(conn, ref)])
+    """A storefront key sees only orders on its channels; another channel's order and no order at all
+    get the same answer, so a key cannot learn which refs exist."""
+    if not _storefront(ctx):
+        return
+    try:
+        channel: str | None = orders.channel_of(conn, ref)
+    except NotFound:
+        channel = None
+    if channel not in (ctx.principal.channels or ()):
+        raise deny(ctx.principal, ctx.request, f"order {ref!r} is not one this key may see")
+
+
+def check_priority(ctx: Ctx, priority: int) -> None:
+    """Priority is the merchant's decision: only an ops or admin key may set one."""
+    if _storefront(ctx) and priority != 0:
+        log.warning("denied key %s (storefront): priority %s", ctx.principal.key_id, priority)
+        raise Forbidden("priority: only an ops or admin key may set a priority; a storefront key's orders "
+                        "queue at priority 0", field="priority")
+
+
+def hold_limits(ctx: Ctx) -> HoldLimits | None:
+    """A storefront key's hold caps: its own, else the installation's; other keys are not capped."""
+    if not _storefront(ctx):
+        return None
+    default: HoldLimits = ctx.request.app.state.hold_limits
+    p = ctx.principal
+    return HoldLimits(p.max_hold_ttl_seconds or default.max_ttl_seconds, p.max_held_units or default.max_held_units)
 
 
 Status = int | Callable[[Any], int]

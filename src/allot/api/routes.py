@@ -21,6 +21,8 @@ from allot.api.deps import (
     check_channels,
     check_hold,
     check_order,
+    check_priority,
+    hold_limits,
     sell,
     write,
 )
@@ -72,9 +74,9 @@ async def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = N
              responses={409: {"description": "refused: `available` says what the channel could get"}})
 async def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
-    key_id = ctx.principal.key_id
+    key_id, limits = ctx.principal.key_id, hold_limits(ctx)
     return await sell(ctx, body, lambda conn: selling.place_hold(
-        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id), [body.sku])
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id, limits), [body.sku])
 
 
 @router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
@@ -98,6 +100,7 @@ def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
                         **problem_responses(410)})
 async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
+    check_priority(ctx, body.priority)
     lines = [ln.model_dump() for ln in body.lines]
 
     def op(conn: Any) -> dict[str, Any]:
@@ -222,7 +225,7 @@ def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
              responses={409: {"description": "no open consent request on that line"}})
 def answer_consent(ref: PathName, n: Annotated[int, Path(ge=1)], body: s.ConsentIn, ctx: Seller) -> Response:
     with ctx.db.read() as conn:
-        check_channels(ctx, [orders.get(conn, ref)["channel"]])
+        check_order(ctx, conn, ref)
     return write(ctx, body, lambda conn: orders.answer_consent(conn, ref, n, body.accept, ctx.now))
 
 
@@ -259,8 +262,9 @@ def list_keys(ctx: Admin) -> Any:
 @router.post("/keys", response_model=s.KeyCreated, status_code=201, tags=["keys"])
 def create_key(body: s.KeyIn, ctx: Admin) -> Response:
     # Not replayable: the answer holds the secret, which must never be stored.
-    return write(ctx, body, lambda conn: keys.create(conn, body.name, body.role, body.channels, ctx.now), 201,
-                 replayable=False)
+    limits = {"max_hold_ttl_seconds": body.max_hold_ttl_seconds, "max_held_units": body.max_held_units}
+    return write(ctx, body, lambda conn: keys.create(conn, body.name, body.role, body.channels, ctx.now,
+                                                     limits=limits), 201, replayable=False)
 
 
 @router.delete("/keys/{key_id}", status_code=204, tags=["keys"])

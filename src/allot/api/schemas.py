@@ -307,6 +307,11 @@ class KeyIn(Body):
     role: Role
     channels: list[Name] | None = Field(default=None, max_length=100, description="storefront keys only: "
                                         "the channels it may sell and look on (required for them)")
+    max_hold_ttl_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None = Field(
+        default=None, description="storefront keys only: the longest hold it may place (default: the "
+                                  "installation's, 30 min)")
+    max_held_units: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = Field(
+        default=None, description="storefront keys only: units its active holds may keep at once (default 500)")
 
 
 class KeyOut(BaseModel):
@@ -318,6 +323,8 @@ class KeyOut(BaseModel):
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+    max_hold_ttl_seconds: int | None = None
+    max_held_units: int | None = None
 
 
 class KeyCreated(BaseModel):
@@ -325,6 +332,8 @@ class KeyCreated(BaseModel):
     name: str
     role: Role
     channels: list[str] | None
+    max_hold_ttl_seconds: int | None = None
+    max_held_units: int | None = None
     secret: str = Field(description="shown here once and never again: only its SHA-256 digest is stored")
 
 

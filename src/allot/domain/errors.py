@@ -67,3 +67,9 @@ class Unauthorized(AllotError):
 
 class Forbidden(AllotError):
     code = "forbidden"
+
+
+class HoldLimitReached(Conflict):
+    """A storefront key already holds as many units as it may (its `max_held_units`)."""
+
+    code = "hold_limit_reached"

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from allot.domain.errors import Conflict, Invalid, NotFound
+from allot.services import holds, sessions
 from allot.services.common import as_utc
 from allot.store.tables import api_keys, server_secrets
 
@@ -35,6 +36,8 @@ class Principal:
     role: Role
     channels: tuple[str, ...] | None
     last_used_at: datetime | None
+    max_hold_ttl_seconds: int | None = None  # None: the installation's default (a storefront key's caps)
+    max_held_units: int | None = None
 
 
 def digest(secret: str) -> str:
@@ -42,18 +45,21 @@ def digest(secret: str) -> str:
 
 
 def create(conn: Connection, name: str, role: str, channels: list[str] | None, now: datetime,
-           secret: str | None = None) -> dict[str, Any]:
+           secret: str | None = None, limits: dict[str, int | None] | None = None) -> dict[str, Any]:
     """Make a key; the secret is returned here and never again."""
     if role not in Role.__members__.values():
         raise Invalid("role", f"one of {', '.join(Role)}")
     _check_scope(role, channels)
+    limits = {k: v for k, v in (limits or {}).items() if v is not None}
+    if limits and role != Role.STOREFRONT:
+        raise Invalid(next(iter(limits)), "only a storefront key's holds are capped")
     prefix = SUPPLIED if secret else None
     secret = secret or f"allot_{secrets.token_urlsafe(32)}"
     key_id = conn.execute(insert(api_keys).values(
         name=name, role=role, channels=channels, prefix=prefix or secret[:12], secret_hash=digest(secret),
-        created_at=now,
+        created_at=now, **limits,
     )).inserted_primary_key[0]
-    return {"id": key_id, "name": name, "role": role, "channels": channels, "secret": secret}
+    return {"id": key_id, "name": name, "role": role, "channels": channels, "secret": secret, **limits}
 
 
 def _check_scope(role: str, channels: list[str] | None) -> None:
@@ -78,7 +84,7 @@ def authenticate(conn: Connection, secret: str) -> Principal | None:
         return None
     channels = tuple(row.channels) if row.channels else None
     used = as_utc(row.last_used_at) if row.last_used_at else None
-    return Principal(row.id, row.name, Role(row.role), channels, used)
+    return Principal(row.id, row.name, Role(row.role), channels, used, row.max_hold_ttl_seconds, row.max_held_units)
 
 
 def touch(conn: Connection, principal: Principal, now: datetime) -> bool:
@@ -92,11 +98,13 @@ def touch(conn: Connection, principal: Principal, now: datetime) -> bool:
 def list_keys(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(select(api_keys).order_by(api_keys.c.id))
     return [{"id": r.id, "name": r.name, "role": r.role, "channels": r.channels, "prefix": r.prefix,
-             "created_at": r.created_at, "revoked_at": r.revoked_at, "last_used_at": r.last_used_at} for r in rows]
+             "created_at": r.created_at, "revoked_at": r.revoked_at, "last_used_at": r.last_used_at,
+             "max_hold_ttl_seconds": r.max_hold_ttl_seconds, "max_held_units": r.max_held_units} for r in rows]
 
 
 def revoke(conn: Connection, key_id: int, now: datetime, by: int | None = None) -> dict[str, Any]:
-    """Stop a key working; a key may not revoke itself (nobody locks the last admin out by accident)."""
+    """Stop a key working, end its dashboard sessions and release its holds (their SKUs re-planned);
+    a key may not revoke itself (nobody locks the last admin out by accident)."""
     if key_id == by:
         raise Conflict("a key cannot revoke itself; use another admin key", key_id=key_id)
     row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).first()
@@ -104,7 +112,10 @@ def revoke(conn: Connection, key_id: int, now: datetime, by: int | None = None) 
         raise NotFound(f"unknown key {key_id}", key_id=key_id)
     if row.revoked_at is None:
         conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now))
-    return {"id": key_id, "name": row.name, "role": row.role, "revoked_at": row.revoked_at or now}
+        sessions.end_for_key(conn, key_id, now)
+    released = holds.release_for_key(conn, key_id, now) if row.revoked_at is None else 0
+    return {"id": key_id, "name": row.name, "role": row.role, "revoked_at": row.revoked_at or now,
+            "released_holds": released}
 
 
 def server_secret(conn: Connection, name: str, now: datetime) -> str:

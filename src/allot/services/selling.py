@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -21,9 +21,25 @@ DEFAULT_TTL = 600
 MAX_TTL = 7 * 24 * 3600
 
 
+class Limits(Protocol):
+    """A storefront key's hold caps (services/holds.HoldLimits)."""
+
+    def ttl(self, asked: int | None, default: int) -> int: ...
+
+    def check_units(self, conn: Connection, key_id: int, qty: int, now: datetime) -> None: ...
+
+    def count(self, conn: Connection, key_id: int, qty: int) -> None: ...
+
+
 def place_hold(conn: Connection, sku: str, qty: int, channel: str, ttl_seconds: int | None,
-               now: datetime, api_key_id: int | None = None) -> dict[str, Any]:
-    """Reserve units during checkout; they free themselves when the hold expires."""
+               now: datetime, api_key_id: int | None = None, limits: Limits | None = None) -> dict[str, Any]:
+    """Reserve units during checkout; they free themselves when the hold expires.
+
+    A storefront key's holds are capped (`limits`): in lifetime, and in units held at once.
+    """
+    if limits is not None and api_key_id is not None:
+        ttl_seconds = limits.ttl(ttl_seconds, DEFAULT_TTL)
+        limits.check_units(conn, api_key_id, qty, now)
     book = Book.open(conn, [sku], now, {sku: "sku"})[sku]
     if channel not in book.supply.channels:
         require_channel(conn, channel, field="channel")
@@ -38,6 +54,8 @@ def place_hold(conn: Connection, sku: str, qty: int, channel: str, ttl_seconds: 
         "created_at": now})
     book.note_hold_expiry(expires_at)
     book.save()
+    if limits is not None and api_key_id is not None:
+        limits.count(conn, api_key_id, qty)
     return {"id": hold_id, "sku": sku, "channel": channel, "qty": qty, "status": "active",
             "expires_at": expires_at, "state": placed.state.value, "promise_date": placed.promise_date}
 

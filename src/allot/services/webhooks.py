@@ -127,10 +127,18 @@ def _live(conn: Connection, webhook_id: int) -> Any:
 
 def _view(row: Any) -> dict[str, Any]:
     return {"id": row.id, "url": row.url, "events": row.event_types, "max_attempts": row.max_attempts,
-            "secret_prefix": row.secret[:10], "created_at": row.created_at}
+            "secret_prefix": secret_prefix(row.secret), "created_at": row.created_at}
 
 
 def _delivery(row: Any) -> dict[str, Any]:
     return {"id": row.id, "event_id": row.event_position, "event_type": row.type, "status": row.status,
             "attempts": row.attempts, "next_attempt_at": row.next_attempt_at, "last_status": row.last_status,
             "last_error": row.last_error, "created_at": row.created_at, "delivered_at": row.delivered_at}
+
+
+GENERATED = len("whsec_") + 43  # "whsec_" + secrets.token_urlsafe(32)
+
+
+def secret_prefix(secret: str) -> str:
+    """Enough of a generated secret to tell it apart; nothing of one the admin chose (it may be weak or reused)."""
+    return secret[:10] if secret.startswith("whsec_") and len(secret) == GENERATED else "(supplied)"

@@ -147,6 +147,7 @@ holds = Table(
     Column("api_key_id", BigInteger),
     Column("created_at", Stamp(), nullable=False),
     Index("ix_holds_sku_status_expires", "sku_id", "status", "expires_at"),
+    Index("ix_holds_key_status", "api_key_id", "status"),  # a key's held units, ops' list by key
     Index("ix_holds_status_expires", "status", "expires_at"),  # the sweeper's question
 )
 
@@ -263,6 +264,9 @@ api_keys = Table(
     Column("created_at", Stamp(), nullable=False),
     Column("revoked_at", Stamp()),
     Column("last_used_at", Stamp()),
+    # A storefront key's hold limits; NULL: the installation's defaults (Settings).
+    Column("max_hold_ttl_seconds", Integer),
+    Column("max_held_units", Integer),
 )
 
 idempotency_keys = Table(
@@ -351,3 +355,14 @@ Index("ix_stock_moves_reason_id", stock_moves.c.reason, stock_moves.c.id)
 
 
 # ── Trust, round two (migration 0009) ──
+# A signed-in dashboard session: the cookie carries a random id, this row says whether it still counts
+# (signing out and revoking the key end it; so does being idle longer than the idle timeout).
+dashboard_sessions = Table(
+    "dashboard_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the id in the cookie, never the id itself
+    Column("key_id", BigInteger, nullable=False, index=True),
+    Column("created_at", Stamp(), nullable=False),
+    Column("last_seen_at", Stamp(), nullable=False),
+    Column("ended_at", Stamp()),
+)

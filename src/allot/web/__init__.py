@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from allot.settings import Settings
-from allot.web import purchasing, routes
+from allot.web import holds, purchasing, routes
 from allot.web.guard import SignInRequired, WebError
 from allot.web.session import Sessions
 from allot.web.views import HERE, on_sign_in_required, on_web_error
@@ -13,9 +13,10 @@ from allot.web.views import HERE, on_sign_in_required, on_web_error
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Mount the dashboard's pages and static files on the app, and its two error pages."""
-    app.state.web_sessions = Sessions(app.state.db, settings.session_secret)
+    app.state.web_sessions = Sessions(app.state.db, settings.session_secret, settings.session_idle_seconds)
     app.add_exception_handler(WebError, on_web_error)
     app.add_exception_handler(SignInRequired, on_sign_in_required)
     app.include_router(routes.router)
     app.include_router(purchasing.router)
+    app.include_router(holds.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -9,15 +9,15 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from sqlalchemy import select
-
 from allot.domain.errors import AllotError, Conflict, Invalid, NotFound
 from allot.services.keys import Role
-from allot.store.tables import api_keys
 from allot.web.session import COOKIE, Sessions
 
 T = TypeVar("T")
 EDITORS = {Role.ADMIN, Role.OPS}
+STOREFRONT_REFUSED = ("A storefront key is a machine's key for the shop's API: it cannot sign in to the dashboard. "
+                      "Sign in with an admin, ops or viewer key (an admin makes one with: "
+                      "allot keys create NAME --role viewer).")
 
 
 class WebError(Exception):
@@ -57,17 +57,16 @@ def session_of(request: Request) -> dict[str, Any] | None:
 
 
 def signed_in(request: Request) -> WebUser:
-    """The signed-in user, checked against the key's current row (revoked: signed out)."""
+    """The signed-in user, checked against the session's row and the key's (ended, idle or revoked: signed out)."""
     request.state.started = time.perf_counter()
     data = session_of(request)
-    row = None
-    if data and data.get("key") is not None:
-        with request.app.state.db.read() as conn:
-            row = conn.execute(select(api_keys).where(api_keys.c.id == data["key"])).first()
-    if row is None or row.revoked_at is not None:
+    row = sessions(request).find(data, request.app.state.clock())
+    if row is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(target if request.method == "GET" else "/skus")  # a form post cannot be replayed
     assert data is not None
+    if Role(row.role) is Role.STOREFRONT:
+        raise WebError(403, "Not allowed", STOREFRONT_REFUSED, "/signin", "Sign in with another key")
     user = WebUser(row.id, row.name, Role(row.role), str(data["csrf"]))
     request.state.user = user
     return user
@@ -84,6 +83,9 @@ async def form_fields(request: Request) -> dict[str, str]:
     """The posted form, refused unless it carries the session's CSRF token."""
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if any("\x00" in k or "\x00" in v for k, v in fields.items()):  # PostgreSQL cannot hold or compare them
+        raise WebError(422, "Check the form", "A field holds a NUL byte, which nothing here can contain.",
+                       "/", "Start again")
     data = session_of(request)
     expected = str(data["csrf"]) if data else ""
     if not expected or not hmac.compare_digest(fields.get("csrf", ""), expected):

@@ -154,7 +154,7 @@ def _commit(request: Request, user: WebUser, ref: str, build: Callable[[], Chang
     def run() -> str:
         with db.write() as conn:
             done = impact.measure(conn, change.skus, change.run, now)
-            _audit(conn, request, user, posted, done, now)
+            _audit(conn, request, user, change.fields, done, now)  # the fields the change read, nothing else posted
             query = _notice(kind, done)
             idempotency.remember(conn, user.key_id, key, fingerprint, 303, json.dumps(query), now)
             return query

@@ -6,10 +6,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from allot.api.throttle import Throttled, client_address
 from allot.domain.errors import NotFound
 from allot.services import catalog, explain, keys, orders, overview, reports
 from allot.web.chart import atp_svg
-from allot.web.guard import Form, User, WebError, attempt, session_of, sessions
+from allot.web.guard import STOREFRONT_REFUSED, Form, User, WebError, attempt, session_of, sessions
 from allot.web.session import ANONYMOUS_AGE, COOKIE, MAX_AGE
 from allot.web.views import redirect, render
 
@@ -56,21 +57,39 @@ def sign_in_form(request: Request, next: str | None = None) -> Response:  # noqa
 @router.post("/signin", response_class=HTMLResponse)
 def sign_in(request: Request, form: Form) -> Response:
     secret = form.get("api_key", "").strip()
+    throttle, address = request.app.state.auth_throttle, client_address(request)
+    try:
+        throttle.check(address)
+    except Throttled as e:
+        return _refuse_sign_in(request, form, 429, f"Too many failed sign-ins from your address: wait "
+                               f"{e.retry_after} seconds and try again.", {"Retry-After": str(e.retry_after)})
     with request.app.state.db.read() as conn:
         principal = keys.authenticate(conn, secret) if secret else None
     if principal is None:
-        data = session_of(request) or sessions(request).new(None)
-        return render(request, "signin.html", {
-            "user": None, "csrf": data["csrf"], "next": _safe_next(form.get("next")),
-            "error": "That API key is not valid (unknown or revoked). Paste the whole key, "
-                     "or ask an admin to make one with: allot keys create NAME --role ops"}, status=401)
+        throttle.failed(address, "refused a dashboard sign-in with an unknown or revoked key")
+        return _refuse_sign_in(request, form, 401, "That API key is not valid (unknown or revoked). Paste the whole "
+                               "key, or ask an admin to make one with: allot keys create NAME --role ops")
+    if principal.role is keys.Role.STOREFRONT:
+        return _refuse_sign_in(request, form, 403, STOREFRONT_REFUSED)
     response = redirect(_safe_next(form.get("next")))
-    _set_session(request, response, sessions(request).new(principal.key_id), MAX_AGE)  # a fresh CSRF token too
+    started = sessions(request).start(principal.key_id, request.app.state.clock())  # a fresh CSRF token too
+    _set_session(request, response, started, MAX_AGE)
+    return response
+
+
+def _refuse_sign_in(request: Request, form: dict[str, str], status: int, why: str,
+                    headers: dict[str, str] | None = None) -> Response:
+    data = session_of(request) or sessions(request).new(None)
+    response = render(request, "signin.html", {"user": None, "csrf": data["csrf"],
+                                                "next": _safe_next(form.get("next")), "error": why}, status=status)
+    response.headers.update(headers or {})
     return response
 
 
 @router.post("/signout")
-def sign_out(_: Form) -> RedirectResponse:
+def sign_out(request: Request, _: Form) -> RedirectResponse:
+    """Signing out ends the session on the server too: a copied cookie stops working."""
+    sessions(request).end(session_of(request), request.app.state.clock())
     response = redirect("/signin")
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -1,0 +1,182 @@
+"""The dashboard's role matrix: every page and every form, for every role, is allowed or refused.
+
+admin and ops: everything. viewer: every page, no change (403). A storefront key is a machine's key
+for the shop's API: it cannot sign in, and a session it somehow held is refused on every page (403).
+Nobody signed in: sent to sign in. The routes are read from the app, so a new page must join the matrix.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
+
+from allot.api.app import create_app
+from allot.services import keys, selling
+from allot.settings import Settings
+from allot.store.db import Database
+from allot.web.session import COOKIE
+from tests import factories as f
+from tests.web.helpers import csrf_of, dashboard
+
+ROLES = ["admin", "ops", "viewer", "storefront", "storefront_other", "anonymous"]
+EDITORS = {"admin", "ops"}
+READERS = {"admin", "ops", "viewer"}
+EVERYONE = {*READERS, "storefront", "storefront_other", "anonymous"}
+_counter = [0]
+
+
+def unique(prefix: str) -> str:
+    _counter[0] += 1
+    return f"{prefix}-{_counter[0]}"
+
+
+@dataclass
+class World:
+    """Fresh things for one call, made through the services."""
+
+    db: Database
+    now: datetime
+    secrets: dict[str, str]
+    role: str
+
+    def sku(self) -> str:
+        name = unique("DR")
+        with self.db.write() as conn:
+            f.sku(conn, name, self.now)
+            f.receive(conn, name, 10, self.now)
+        return name
+
+    def po(self) -> str:
+        ref, name = unique("DPO"), self.sku()
+        with self.db.write() as conn:
+            f.po(conn, ref, self.now, (name, 5, self.now.date() + timedelta(days=10)))
+        return ref
+
+    def order(self) -> str:
+        ref, name = unique("DO"), self.sku()
+        with self.db.write() as conn:
+            f.order(conn, ref, self.now, (name, 2))
+        return ref
+
+    def held_sku(self) -> str:
+        name = self.sku()
+        with self.db.write() as conn:
+            selling.place_hold(conn, name, 1, "web", 600, self.now)
+        return name
+
+    def own_key(self) -> str:
+        return self.secrets.get(self.role, "not-a-key")
+
+
+# A call: (path, form fields or None for a GET). The CSRF token is added to every form.
+Build = Callable[[World], tuple[str, dict[str, str] | None]]
+# (method, route path) -> (how to call it, roles allowed, status when allowed)
+MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
+    ("GET", "/"): (lambda w: ("/", None), EVERYONE, 303),
+    ("GET", "/signin"): (lambda w: ("/signin", None), EVERYONE, 200),
+    ("POST", "/signin"): (lambda w: ("/signin", {"api_key": w.own_key(), "next": "/skus"}), READERS, 303),
+    ("POST", "/signout"): (lambda w: ("/signout", {}), EVERYONE - {"anonymous"}, 303),
+    ("GET", "/skus"): (lambda w: ("/skus?q=DR", None), READERS, 200),
+    ("GET", "/skus/{sku}"): (lambda w: (f"/skus/{w.sku()}", None), READERS, 200),
+    ("GET", "/orders"): (lambda w: ("/orders?q=zz", None), READERS, 200),
+    ("GET", "/orders/{ref}"): (lambda w: (f"/orders/{w.order()}", None), READERS, 200),
+    ("GET", "/at-risk"): (lambda w: ("/at-risk", None), READERS, 200),
+    ("GET", "/purchase-orders"): (lambda w: ("/purchase-orders", None), READERS, 200),
+    ("GET", "/purchase-orders/new"): (lambda w: ("/purchase-orders/new", None), EDITORS, 200),
+    ("POST", "/purchase-orders"): (lambda w: ("/purchase-orders", {
+        "ref": unique("NPO"), "line_sku_1": w.sku(), "line_qty_1": "3",
+        "line_date_1": (w.now.date() + timedelta(days=9)).isoformat()}), EDITORS, 303),
+    ("GET", "/purchase-orders/{ref}"): (lambda w: (f"/purchase-orders/{w.po()}", None), READERS, 200),
+    ("POST", "/purchase-orders/{ref}/lines/{n}/preview"): (
+        lambda w: (f"/purchase-orders/{w.po()}/lines/1/preview", {"qty": "7"}), EDITORS, 200),
+    ("POST", "/purchase-orders/{ref}/lines/{n}"): (
+        lambda w: (f"/purchase-orders/{w.po()}/lines/1", {"qty": "7", "nonce": unique("n")}), EDITORS, 303),
+    ("POST", "/purchase-orders/{ref}/receipts/preview"): (
+        lambda w: (f"/purchase-orders/{w.po()}/receipts/preview", {"receive_1": "2"}), EDITORS, 200),
+    ("POST", "/purchase-orders/{ref}/receipts"): (
+        lambda w: (f"/purchase-orders/{w.po()}/receipts", {"receive_1": "2", "nonce": unique("n")}), EDITORS, 303),
+    ("POST", "/purchase-orders/{ref}/cancel/preview"): (
+        lambda w: (f"/purchase-orders/{w.po()}/cancel/preview", {}), EDITORS, 200),
+    ("POST", "/purchase-orders/{ref}/cancel"): (
+        lambda w: (f"/purchase-orders/{w.po()}/cancel", {"nonce": unique("n")}), EDITORS, 303),
+    ("GET", "/holds"): (lambda w: (f"/holds?status=active&sku={w.held_sku()}", None), READERS, 200),
+    ("POST", "/holds/release"): (lambda w: ("/holds/release", {"sku": w.sku()}), EDITORS, 303),
+}
+REFUSED_AS = {("POST", "/signin"): {"anonymous": 401}}  # no key of its own: the form says the key is not valid
+
+
+def _walk(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI ≥ 0.165 wraps included routers
+        yield from _walk(included.routes) if included is not None else [route]
+
+
+def dashboard_routes() -> set[tuple[str, str]]:
+    """Every page and form the dashboard serves: the routes whose handlers live in allot.web."""
+    app = create_app(Settings("sqlite://"), sweep=False)
+    return {(method, r.path) for r in _walk(app.routes) if isinstance(r, APIRoute)
+            and r.endpoint.__module__.startswith("allot.web") for method in r.methods}
+
+
+def test_the_matrix_covers_every_page_and_form_of_the_dashboard() -> None:
+    assert set(MATRIX) == dashboard_routes()
+
+
+def _keys(db: Database, now: datetime) -> dict[str, str]:
+    with db.write() as conn:
+        f.channel(conn, "web", now)
+        f.channel(conn, "market", now)
+        made = {role: keys.create(conn, f"{role}-key", role, None, now)["secret"] for role in READERS}
+        made["storefront"] = keys.create(conn, "shop", "storefront", ["web"], now)["secret"]
+        made["storefront_other"] = keys.create(conn, "market", "storefront", ["market"], now)["secret"]
+    return {k: str(v) for k, v in made.items()}
+
+
+def _sign_in(client: TestClient, secret: str) -> tuple[int, str]:
+    token = csrf_of(client.get("/signin").text)
+    answer = client.post("/signin", data={"csrf": token, "api_key": secret, "next": "/skus"})
+    return answer.status_code, answer.text
+
+
+def _storefront_session(client: TestClient, db: Database, secret: str, now: datetime) -> None:
+    """A session for a storefront key, as if one were made before storefront sign-in was refused."""
+    with db.read() as conn:
+        principal = keys.authenticate(conn, secret)
+    assert principal is not None
+    sessions = client.app.state.web_sessions  # type: ignore[attr-defined]
+    client.cookies.set(COOKIE, sessions.write(sessions.start(principal.key_id, now)))
+
+
+def _csrf(client: TestClient) -> str:
+    return csrf_of(client.get("/signin").text)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_and_form_is_allowed_or_refused_for_each_role(db: Database, now: datetime, role: str) -> None:
+    secrets = _keys(db, now)
+    failures = []
+    for (method, route), (build, allowed, success) in sorted(MATRIX.items()):
+        with dashboard(db, now) as client:
+            if role in READERS:
+                assert _sign_in(client, secrets[role])[0] == 303
+            elif role != "anonymous":
+                status, text = _sign_in(client, secrets[role])
+                assert status == 403 and "storefront key" in text, (status, text)
+                _storefront_session(client, db, secrets[role], now)
+            path, form = build(World(db, now, secrets, role))
+            if form is None:
+                answer = client.get(path)
+            else:
+                answer = client.post(path, data={**form, "csrf": _csrf(client)})
+        refused = REFUSED_AS.get((method, route), {}).get(role, 303 if role == "anonymous" else 403)
+        expected = success if role in allowed else refused
+        if answer.status_code != expected:
+            failures.append(f"{role} {method} {path}: {answer.status_code}, expected {expected}")
+        if refused == 303 and role not in allowed:
+            assert answer.headers["location"].startswith("/signin"), path
+    assert not failures, "\n".join(failures)
