@@ -68,6 +68,17 @@ class World:
         hook_id: int = ok(self.admin.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/hook"}), 201)["id"]
         return hook_id
 
+    def channel(self) -> str:
+        name = unique("shop")
+        ok(self.admin.put(f"/v1/channels/{name}", json={"allow_backorder": True, "allow_preorder": True}), 201)
+        return name
+
+    def storefront(self) -> str:
+        """A fresh channel connected to a (pretend) WooCommerce shop."""
+        name = self.channel()
+        ok(self.admin.put(f"/v1/channels/{name}/storefront", json={"platform": "woocommerce", "secret": "s"}), 201)
+        return name
+
     def key(self) -> int:
         key_id: int = new_key(self.admin, "viewer")["id"]
         return key_id
@@ -141,6 +152,13 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
         lambda w: Call("POST", f"/v1/skus/{w.sku()}/backordered/cancel", {"reason": "supplier short"}), OPS, 200),
     ("POST", "/v1/skus/{sku}/backordered/keep"): (
         lambda w: Call("POST", f"/v1/skus/{w.sku()}/backordered/keep", {"reason": "keep waiting"}), OPS, 200),
+    ("PUT", "/v1/channels/{channel}/storefront"): (
+        lambda w: Call("PUT", f"/v1/channels/{w.channel()}/storefront", {"platform": "shopify", "secret": "s"}), ADMIN,
+        201),
+    ("GET", "/v1/channels/{channel}/storefront"): (
+        lambda w: Call("GET", f"/v1/channels/{w.storefront()}/storefront"), OPS, 200),
+    ("DELETE", "/v1/channels/{channel}/storefront"): (
+        lambda w: Call("DELETE", f"/v1/channels/{w.storefront()}/storefront"), ADMIN, 204),
     # No consent was asked for: a seller gets past the role check to the 409.
     ("POST", "/v1/orders/{ref}/lines/{n}/consent"): (
         lambda w: Call("POST", f"/v1/orders/{w.order()}/lines/1/consent", {"accept": True}), SELLERS, 409),

@@ -17,7 +17,7 @@ from allot.store.tables import audit_log
 INSERT = insert(audit_log)  # built once: the hot path writes one per sale
 
 # Never copied into a summary, wherever they appear in an answer.
-SECRET_FIELDS = frozenset({"secret", "secret_hash"})
+SECRET_FIELDS = frozenset({"secret", "secret_hash", "admin_token", "consumer_key", "consumer_secret"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,6 +158,8 @@ orders = Table(
     Column("priority", Integer, nullable=False, default=0),
     Column("customer", String(200)),
     Column("created_at", Stamp(), nullable=False),
+    Column("email", String(320)),  # migration 0005
+    Column("ignored_lines", JSON),  # migration 0005: a shop's lines Allot does not plan
 )
 
 order_lines = Table(
@@ -184,6 +186,7 @@ order_lines = Table(
     Column("consent_status", String(20)),
     Column("consent_deadline", Stamp()),
     Column("agreed_promise_date", Date),  # the promise the customer (or merchant) last agreed to wait for
+    Column("external_id", String(100)),  # migration 0005: the shop's line-item id
     UniqueConstraint("order_id", "line", name="uq_order_lines_order_line"),
     Index("ix_order_lines_sku_open", "sku_id", "open"),
     Index("ix_order_lines_consent", "consent_status", "sku_id", "consent_deadline"),  # sweeper and per SKU
@@ -297,6 +300,35 @@ server_secrets = Table(
 
 
 # ── Connections: storefront connections and ingested deliveries (migration 0005) ──
+
+# A channel connected to the shop that sells on it. The secret and credentials are never shown back.
+storefronts = Table(
+    "storefronts",
+    metadata,
+    Column("channel", String(100), ForeignKey("channels.name"), primary_key=True),
+    Column("platform", String(20), nullable=False),  # shopify, woocommerce
+    Column("secret", String(200), nullable=False),  # the webhook signing secret
+    Column("credentials", Text, nullable=False),  # JSON: the shop's admin credentials
+    Column("api_base", String(2000)),
+    Column("created_at", Stamp(), nullable=False),
+    Column("updated_at", Stamp(), nullable=False),
+)
+
+# Every signed delivery, written in the transaction of the change it made: a delivery id seen
+# before changes nothing (platforms deliver at least once).
+storefront_deliveries = Table(
+    "storefront_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("channel", String(100), nullable=False),
+    Column("delivery_id", String(200), nullable=False),
+    Column("topic", String(100), nullable=False),
+    Column("received_at", Stamp(), nullable=False),
+    Column("outcome", String(20), nullable=False),  # applied, ignored, skipped, rejected
+    Column("detail", String(500)),
+    Column("order_ref", String(100)),
+    UniqueConstraint("channel", "delivery_id", name="uq_storefront_deliveries_channel_delivery"),
+)
 
 
 # ── Lists and availability out (migration 0006) ──
