@@ -27,6 +27,8 @@ from allot.settings import Settings
 from allot.store.db import Database
 from allot.store.migrate import upgrade
 from allot.workers.relay import RelayThread, options_from
+from allot.workers.shop_push import ShopPushThread
+from allot.workers.shop_push import options_from as push_options
 from allot.workers.sweeper import Sweeper, sweep
 
 app = typer.Typer(help="Allot: sell stock that has not arrived yet, without overselling.", no_args_is_help=True)
@@ -90,6 +92,8 @@ def worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     threads: list[threading.Thread] = [RelayThread(db, _utcnow, options_from(settings), stop)]
+    if settings.shop_push:
+        threads.append(ShopPushThread(db, _utcnow, push_options(settings), stop))
     if sweep:
         threads.append(Sweeper(db, _utcnow, settings.sweep_seconds, stop))
     for t in threads:

@@ -24,6 +24,9 @@ class Settings:
     webhook_backoff_max: float = 3600.0
     relay_concurrency: int = 8
     relay_poll: float = 0.5
+    shop_push: bool = True  # push availability to connected shops wherever the relay runs
+    shop_push_backoff: float = 2.0
+    shop_push_backoff_max: float = 300.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -43,6 +46,9 @@ class Settings:
             webhook_backoff_max=float(env.get("ALLOT_WEBHOOK_BACKOFF_MAX", "3600")),
             relay_concurrency=int(env.get("ALLOT_RELAY_CONCURRENCY", "8")),
             relay_poll=float(env.get("ALLOT_RELAY_POLL", "0.5")),
+            shop_push=env.get("ALLOT_SHOP_PUSH", "on").lower() not in ("off", "0", "false", "no"),
+            shop_push_backoff=float(env.get("ALLOT_SHOP_PUSH_BACKOFF", "2")),
+            shop_push_backoff_max=float(env.get("ALLOT_SHOP_PUSH_BACKOFF_MAX", "300")),
         )
 
     def lanes_for(self, sqlite: bool) -> int:
