@@ -24,6 +24,7 @@ from allot.domain.errors import AllotError
 from allot.services import audit, keys
 from allot.services.reconcile import reconcile as check
 from allot.settings import Settings
+from allot.shop_cli import app as shop_app
 from allot.store.db import Database
 from allot.store.migrate import upgrade
 from allot.workers.relay import RelayThread, options_from
@@ -36,6 +37,7 @@ db_app = typer.Typer(help="Database schema.")
 keys_app = typer.Typer(help="API keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(shop_app, name="shop")
 console = Console()
 
 

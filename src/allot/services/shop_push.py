@@ -103,6 +103,16 @@ def mark(conn: Connection, channel: str, changed: Sequence[str], now: datetime) 
                                                 set_={"wanted": shop_pushes.c.wanted + 1}))
 
 
+def ensure(conn: Connection, channel: str, names: Sequence[str], now: datetime) -> None:
+    """Rows for SKUs pushed outside the worker (`allot shop push`), with nothing left to push."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(names), 1000):
+        rows = [{"channel": channel, "sku": sku, "wanted": 0, "pushed": 0, "attempts": 0, "missing": False,
+                 "next_attempt_at": now} for sku in names[start:start + 1000]]
+        conn.execute(dialect_insert(shop_pushes).values(rows).on_conflict_do_nothing(
+            index_elements=["channel", "sku"]))
+
+
 def claim(conn: Connection, channels: Iterable[str], now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Take up to `limit` due pushes of these channels under a lease, oldest due first."""
     due = and_(P.channel.in_(list(channels)), P.wanted > P.pushed, P.next_attempt_at <= now,

@@ -1,0 +1,123 @@
+"""Whole-shop work on demand: compare every managed SKU with the shop (`allot shop check`), or push
+every one now (`allot shop push`). Same steps as the worker, in big batches, outside any transaction."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from allot.connectors.shop_clients import stock_client
+from allot.connectors.shop_stock import ShopItem, ShopStock, chunks
+from allot.services import reports, shop_push
+from allot.services.storefronts import Storefront
+from allot.store.db import Database
+from allot.store.tables import shop_push_channels, shop_pushes, skus
+
+P = shop_pushes.c
+STEP = 250
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One managed SKU as the shop has it and as Allot would push it."""
+
+    sku: str
+    in_shop: bool
+    shop: int | None
+    allot: int
+
+    @property
+    def change(self) -> int | None:
+        """What a push would change the shop's count by (None: the shop has no such SKU)."""
+        return None if not self.in_shop else self.allot - (self.shop or 0)
+
+
+def managed(db: Database) -> list[str]:
+    with db.read() as conn:
+        return list(conn.execute(select(skus.c.sku).order_by(skus.c.sku)).scalars())
+
+
+def sellable_all(db: Database, channel: str, names: list[str], now: datetime) -> dict[str, int]:
+    """max(0, available) of each SKU on the channel, read a chunk of SKUs per transaction."""
+    found: dict[str, int] = {}
+    stale: list[str] = []
+    for part in chunks(names, 500):
+        with db.read() as conn:
+            for name in part:
+                if reports.needs_tidy(conn, name, now):
+                    stale.append(name)
+                else:
+                    found[name] = max(0, int(reports.availability(conn, name, channel, now)["available"]))
+    for name in stale:  # time moved their plan: apply it first, as any read would
+        found[name] = max(0, int(reports.current_availability(db, name, channel, now)["available"]))
+    return found
+
+
+def check(db: Database, sf: Storefront, now: datetime, client: ShopStock | None = None) -> list[Difference]:
+    """Every managed SKU beside the shop's count for it; nothing is changed anywhere."""
+    names = managed(db)
+    allot = sellable_all(db, sf.channel, names, now)
+    shop = client or stock_client(sf.platform, sf.credentials, sf.api_base)
+    try:
+        found = shop.find(names, counts=True)
+    finally:
+        if client is None:
+            shop.close()
+    return [Difference(n, n in found, found[n].quantity if n in found else None, allot[n]) for n in names]
+
+
+def push_all(db: Database, sf: Storefront, now: datetime, advance: Callable[[int, int], None]) -> dict[str, int]:
+    """Set every managed SKU's count in the shop now; `advance(done, total)` reports progress.
+
+    Changes made while it runs stay due, so the worker pushes them after it.
+    """
+    with db.write() as conn:
+        shop_push.follow(conn, sf, now)  # the worker's cursor starts here if it had not seen the channel
+    names = managed(db)
+    with db.read() as conn:
+        rows = {r.sku: r for r in conn.execute(select(P.sku, P.wanted, P.shop_ref).where(P.channel == sf.channel))}
+    allot = sellable_all(db, sf.channel, names, now)
+    known = {n: rows[n].shop_ref for n in names if n in rows and rows[n].shop_ref}
+    unknown = [n for n in names if n not in known]
+    total, done = len(unknown) + len(names), 0
+    client = stock_client(sf.platform, sf.credentials, sf.api_base)
+    found: dict[str, ShopItem] = {}
+    refused: dict[str, str] = {}
+    try:
+        for part in chunks(unknown, STEP):
+            found.update(client.find(part))
+            done += len(part)
+            advance(done, total)
+        refs = known | {n: item.ref for n, item in found.items()}
+        done += len(names) - len(refs)
+        for part in chunks([n for n in names if n in refs], STEP):
+            refused.update(client.set([(refs[n], allot[n]) for n in part]))
+            done += len(part)
+            advance(done, total)
+    finally:
+        client.close()
+    _record(db, sf.channel, names, refs, refused, allot, {n: r.wanted for n, r in rows.items()}, now)
+    return {"pushed": len(refs) - len(refused), "missing": len(names) - len(refs), "refused": len(refused)}
+
+
+def _record(db: Database, channel: str, names: list[str], refs: dict[str, str], refused: dict[str, str],
+            allot: dict[str, int], wanted: dict[str, int], now: datetime) -> None:
+    """What the push did, as the worker would have recorded it (a row settled to the version read)."""
+    with db.write() as conn:
+        shop_push.ensure(conn, channel, [n for n in names if n not in wanted], now)
+        for n in names:
+            ref = refs.get(n)
+            ok = ref is not None and ref not in refused
+            values = {"missing": ref is None, "shop_ref": ref if ok else None,
+                      "last_error": refused.get(ref) if ref else None}
+            if ok:
+                values |= {"quantity": allot[n], "pushed_at": now}
+            stmt = shop_pushes.update().where(P.channel == channel, P.sku == n).values(**values)
+            conn.execute(stmt)
+            if n in wanted and (ok or ref is None):
+                conn.execute(shop_pushes.update().where(P.channel == channel, P.sku == n, P.pushed < wanted[n])
+                             .values(pushed=wanted[n], attempts=0))
+        conn.execute(shop_push_channels.update().where(shop_push_channels.c.channel == channel)
+                     .values(last_push_at=now))
