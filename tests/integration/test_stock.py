@@ -62,6 +62,7 @@ def test_adjusting_stock_books_a_ledger_row_and_moves_on_hand(db: Database, now:
 def test_a_removal_below_zero_is_refused_and_writes_nothing(db: Database, now: datetime) -> None:
     with db.write() as conn:
         mug_shop(conn, now, on_hand=5)
+    with db.read() as conn:
         seen = count_events(conn)
     with pytest.raises(InsufficientStock) as refused, db.write() as conn:
         stock.adjust(conn, SKU, -6, "shrinkage", now)

@@ -156,7 +156,8 @@ def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> Response:
 @router.put("/skus/{sku}/channels/{channel}", response_model=s.QuotaOut, tags=["catalog"],
             responses={201: {"model": s.QuotaOut, "description": "created"}})
 def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> Response:
-    return write(ctx, body, lambda conn: catalog.put_quota(conn, sku, channel, body.quota), _status)
+    return write(ctx, body, lambda conn: catalog.put_quota(conn, sku, channel, body.quota, ctx.now),
+                 _status)
 
 
 @router.post("/stock/adjustments", response_model=s.StockOut, status_code=201, tags=["stock"])

@@ -36,7 +36,7 @@ from allot.domain.model import (
     po_capacity,
 )
 from allot.domain.planner import Plan
-from allot.services import consent
+from allot.services import availability_out, consent
 from allot.services.common import Event, as_utc, iso, no_cycle_collection, record
 from allot.store import deferred
 from allot.store.bulk import PlacementRow as Placed
@@ -210,7 +210,9 @@ class Book:
         if not rows:
             return {}
         rules = load_channels(conn)
-        return {r.sku: cls(conn, r, rules, now) for r in rows}
+        books = {r.sku: cls(conn, r, rules, now) for r in rows}
+        availability_out.watch(conn, books)  # before any tidy-up: it may move the numbers too
+        return books
 
     def tidy(self) -> None:
         """Apply what time did since the last plan: expired holds, passed consent deadlines."""
@@ -510,6 +512,7 @@ def flush_all(books: Iterable[Book]) -> None:
     dirty = [book for book in books if book.dirty]
     if dirty:
         dirty[0].conn.execute(SAVE_SKU, [book._saved() for book in dirty])
+        availability_out.seen(dirty)
     for book in dirty:
         book.dirty = False
 

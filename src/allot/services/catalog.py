@@ -1,7 +1,7 @@
 """SKUs, channels and per-channel quotas: the settings the plan obeys."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +9,7 @@ from sqlalchemy import Connection, select, update
 
 from allot.domain.errors import Invalid, NotFound
 from allot.domain.model import Mode
+from allot.services import availability_out
 from allot.services.book import EMPTY_SUMMARY, Book
 from allot.store.bulk import insert_new
 from allot.store.tables import channels, sku_channels, skus
@@ -76,17 +77,23 @@ def put_channel(conn: Connection, name: str, settings: dict[str, Any], now: date
     return {"channel": name, **settings, "created": created}
 
 
-def put_quota(conn: Connection, sku: str, channel: str, quota: int | None) -> dict[str, Any]:
+def put_quota(conn: Connection, sku: str, channel: str, quota: int | None,
+              now: datetime | None = None) -> dict[str, Any]:
     """Cap the units one channel may hold open for a SKU; applies to new sales only."""
     sku_id = conn.execute(select(skus.c.id).where(skus.c.sku == sku)).scalar()
     if sku_id is None:
         raise NotFound(f"unknown SKU {sku!r}", sku=sku)
     require_channel(conn, channel, field="channel")
+    # Locked like a sale: a sale reads the quota, and the channel's `available` may move with it.
+    book = Book.open(conn, [sku], now or datetime.now(UTC))[sku]
     key = (sku_channels.c.sku_id == sku_id) & (sku_channels.c.channel == channel)
+    was = conn.execute(select(sku_channels.c.quota).where(key)).scalar()
     created = insert_new(conn, sku_channels, {"sku_id": sku_id, "channel": channel, "quota": quota},
                          ["sku_id", "channel"])
     if not created:
         conn.execute(update(sku_channels).where(key).values(quota=quota))
+    if was != quota:
+        availability_out.quota_changed(book, channel, was, quota)
     return {"sku": sku, "channel": channel, "quota": quota, "created": created}
 
 

@@ -7,7 +7,7 @@ busy-polling. PostgreSQL: READ COMMITTED; writers serialise per SKU with SELECT 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,37 @@ def writes(conn: Connection) -> int:
     """How many statements that may change rows ran on `conn` since `count_writes`: a batch
     (services/batching.py) needs no savepoint for a request that fails before its first."""
     return int(conn.info[WRITES])
+
+
+# conn.info keys: state that lives as long as one write transaction, and what runs just before it
+# commits (see `Database.write`); both are dropped when it ends, committed or not.
+TX_LOCAL = "allot_tx_local"
+BEFORE_COMMIT = "allot_before_commit"
+
+
+def local(conn: Connection, key: str, make: Callable[[], Any] | None = None) -> Any:
+    """Per-transaction state under `key` (made by `make` the first time; None without it)."""
+    state: dict[str, Any] = conn.info.setdefault(TX_LOCAL, {})
+    if key not in state and make is not None:
+        state[key] = make()
+    return state.get(key)
+
+
+def before_commit(conn: Connection, hook: Callable[[Connection], None]) -> None:
+    """Run `hook` once, in the transaction, right before `Database.write` commits it."""
+    hooks: list[Callable[[Connection], None]] = conn.info.setdefault(BEFORE_COMMIT, [])
+    if hook not in hooks:
+        hooks.append(hook)
+
+
+def _committing(conn: Connection) -> None:
+    for hook in conn.info.get(BEFORE_COMMIT, ()):
+        hook(conn)
+
+
+def _forget(conn: Connection) -> None:
+    conn.info.pop(TX_LOCAL, None)
+    conn.info.pop(BEFORE_COMMIT, None)
 
 
 def _count_writes(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
@@ -86,8 +117,12 @@ class Database:
         """One write transaction: commits when the block ends, rolls back on any exception."""
         with self._serialised(), self.engine.connect() as conn:
             conn = conn.execution_options(allot_write=True)
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+                    _committing(conn)
+            finally:
+                _forget(conn)  # conn.info outlives the checkout: nothing may leak into the next transaction
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
