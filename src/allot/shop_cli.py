@@ -31,10 +31,11 @@ def _connection(db: Database, channel: str) -> Storefront:
 @app.command("check")
 def check(channel: str, all_skus: bool = typer.Option(False, "--all", help="list SKUs that agree too")) -> None:
     """Compare the shop's counts with Allot's, SKU by SKU; changes nothing."""
-    db = Database(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    db = Database(settings.database_url)
     sf = _connection(db, channel)
     try:
-        found = shop_sync.check(db, sf, datetime.now(UTC))
+        found = shop_sync.check(db, sf, datetime.now(UTC), settings.shop_push_loopback_only)
     except ShopError as e:
         console.print(f"[red]the shop did not answer[/red]: {e}")
         raise typer.Exit(1) from None
@@ -57,14 +58,16 @@ def _figure(value: int | None) -> str:
 @app.command("push")
 def push(channel: str) -> None:
     """Set every managed SKU's count in the shop to Allot's now."""
-    db = Database(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    db = Database(settings.database_url)
     sf = _connection(db, channel)
     columns = (TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("push", total=None)
         try:
             done = shop_sync.push_all(db, sf, datetime.now(UTC),
-                                      lambda n, total: bar.update(task, completed=n, total=total))
+                                      lambda n, total: bar.update(task, completed=n, total=total),
+                                      settings.shop_push_loopback_only)
         except ShopError as e:
             console.print(f"[red]the shop did not answer[/red]: {e}")
             raise typer.Exit(1) from None

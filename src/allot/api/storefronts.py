@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from allot.api import schemas as s
 from allot.api.deps import Admin, Ops, write
 from allot.api.problems import problem_responses
-from allot.services import shop_push, storefronts
+from allot.services import storefronts
 
 router = APIRouter(prefix="/v1/channels", tags=["storefronts"], responses=problem_responses())
 Channel = Annotated[str, Path(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
@@ -59,7 +59,7 @@ def connect(channel: Channel, body: StorefrontIn, ctx: Admin) -> Response:
 @router.get("/{channel}/storefront", response_model=StorefrontOut)
 def get(channel: Channel, ctx: Ops) -> Any:
     with ctx.db.read() as conn:
-        return storefronts.get(conn, channel) | {"push": shop_push.status(conn, channel)}
+        return storefronts.get(conn, channel)
 
 
 @router.delete("/{channel}/storefront", status_code=204)

@@ -43,7 +43,8 @@ class WooStock:
         root = base_url(api_base, credentials["url"])
         if not root.startswith("https://") and not loopback(root):
             raise ShopError("WooCommerce takes its keys only over https", retry=False)
-        self.root = f"{root}/wp-json/wc/v3"
+        # `api_base` may be the site's root or already the REST root.
+        self.root = root if root.endswith("/wp-json/wc/v3") else f"{root}/wp-json/wc/v3"
         self.http = http_client(timeout)
         self.http.auth = httpx.BasicAuth(credentials["consumer_key"], credentials["consumer_secret"])
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -158,16 +158,3 @@ def _health(conn: Connection, channel: str, outcomes: Sequence[Outcome], now: da
     if values:
         conn.execute(update(shop_push_channels).where(shop_push_channels.c.channel == channel).values(**values))
 
-
-def status(conn: Connection, channel: str) -> dict[str, Any] | None:
-    """The push's health as GET …/storefront shows it; None before the worker first saw the channel."""
-    row = conn.execute(select(shop_push_channels).where(shop_push_channels.c.channel == channel)).first()
-    if row is None:
-        return None
-    missing = list(conn.execute(select(P.sku).where(P.channel == channel, P.missing.is_(True)).order_by(P.sku)
-                                .limit(1000)).scalars())
-    counts = conn.execute(select(func.count().filter(P.wanted > P.pushed),
-                                 func.count().filter(and_(P.wanted > P.pushed, P.last_error.is_not(None))))
-                          .where(P.channel == channel)).one()
-    return {"last_push_at": row.last_push_at, "missing_skus": missing, "last_error": row.last_error,
-            "last_error_at": row.last_error_at, "pending": counts[0], "failing": counts[1]}

@@ -38,6 +38,7 @@ class PushOptions:
     poll: float = 0.2  # seconds between rounds when there is nothing to do
     batch: int = 250  # pushes claimed per round (one Shopify mutation holds 250)
     missing_recheck: float = 600.0  # a SKU the shop lacks is looked up again at most this often
+    only_loopback: bool = False  # refuse shops not on this machine (the test suite)
 
     @property
     def lease(self) -> timedelta:
@@ -46,7 +47,8 @@ class PushOptions:
 
 
 def options_from(settings: Settings) -> PushOptions:
-    return PushOptions(backoff=settings.shop_push_backoff, backoff_max=settings.shop_push_backoff_max)
+    return PushOptions(backoff=settings.shop_push_backoff, backoff_max=settings.shop_push_backoff_max,
+                       only_loopback=settings.shop_push_loopback_only)
 
 
 def retry_delay(attempt: int, options: PushOptions, rand: Callable[[], float] = random.random) -> float:
@@ -67,7 +69,8 @@ class ShopPusher:
     def __init__(self, db: Database, clock: Callable[[], datetime], options: PushOptions,
                  make_client: Callable[[Storefront, float], ShopStock] | None = None) -> None:
         self.db, self.clock, self.options = db, clock, options
-        self.make_client = make_client or (lambda sf, t: stock_client(sf.platform, sf.credentials, sf.api_base, t))
+        self.make_client = make_client or (lambda sf, t: stock_client(sf.platform, sf.credentials, sf.api_base, t,
+                                                                      options.only_loopback))
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="allot-shop-push")
 
     def round(self) -> int:

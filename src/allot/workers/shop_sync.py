@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from allot.connectors.shop_clients import stock_client
-from allot.connectors.shop_stock import ShopItem, ShopStock, chunks
+from allot.connectors.shop_stock import ShopItem, chunks
 from allot.services import reports, shop_push
 from allot.services.storefronts import Storefront
 from allot.store.db import Database
@@ -55,20 +55,20 @@ def sellable_all(db: Database, channel: str, names: list[str], now: datetime) ->
     return found
 
 
-def check(db: Database, sf: Storefront, now: datetime, client: ShopStock | None = None) -> list[Difference]:
+def check(db: Database, sf: Storefront, now: datetime, only_loopback: bool = False) -> list[Difference]:
     """Every managed SKU beside the shop's count for it; nothing is changed anywhere."""
     names = managed(db)
     allot = sellable_all(db, sf.channel, names, now)
-    shop = client or stock_client(sf.platform, sf.credentials, sf.api_base)
+    shop = stock_client(sf.platform, sf.credentials, sf.api_base, only_loopback=only_loopback)
     try:
         found = shop.find(names, counts=True)
     finally:
-        if client is None:
-            shop.close()
+        shop.close()
     return [Difference(n, n in found, found[n].quantity if n in found else None, allot[n]) for n in names]
 
 
-def push_all(db: Database, sf: Storefront, now: datetime, advance: Callable[[int, int], None]) -> dict[str, int]:
+def push_all(db: Database, sf: Storefront, now: datetime, advance: Callable[[int, int], None],
+             only_loopback: bool = False) -> dict[str, int]:
     """Set every managed SKU's count in the shop now; `advance(done, total)` reports progress.
 
     Changes made while it runs stay due, so the worker pushes them after it.
@@ -82,7 +82,7 @@ def push_all(db: Database, sf: Storefront, now: datetime, advance: Callable[[int
     known = {n: rows[n].shop_ref for n in names if n in rows and rows[n].shop_ref}
     unknown = [n for n in names if n not in known]
     total, done = len(unknown) + len(names), 0
-    client = stock_client(sf.platform, sf.credentials, sf.api_base)
+    client = stock_client(sf.platform, sf.credentials, sf.api_base, only_loopback=only_loopback)
     found: dict[str, ShopItem] = {}
     refused: dict[str, str] = {}
     try:
