@@ -73,15 +73,15 @@ def follow(conn: Connection, found: Storefront, now: datetime, limit: int = 2000
         conn.execute(update(shop_push_channels).where(shop_push_channels.c.channel == found.channel)
                      .values(shop=shop, last_error=None, last_error_at=None))
         _forget_and_mark_all(conn, found.channel, now)
-    changed = conn.execute(select(events.c.position, events.c.sku, events.c.data)
-                           .where(events.c.type == CHANGED, events.c.position > row.cursor)
-                           .order_by(events.c.position).limit(limit)).all()
-    mine = {e.sku for e in changed if e.sku and (e.data or {}).get("channel") == found.channel}
+    passed = conn.execute(select(events.c.position, events.c.type, events.c.sku, events.c.data)
+                          .where(events.c.position > row.cursor).order_by(events.c.position).limit(limit)).all()
+    mine = {e.sku for e in passed
+            if e.type == CHANGED and e.sku and (e.data or {}).get("channel") == found.channel}
     mark(conn, found.channel, sorted(mine), now)
-    if changed:
+    if passed:
         conn.execute(update(shop_push_channels).where(shop_push_channels.c.channel == found.channel)
-                     .values(cursor=changed[-1].position))
-    return len(changed)
+                     .values(cursor=passed[-1].position))
+    return len(passed)
 
 
 def _forget_and_mark_all(conn: Connection, channel: str, now: datetime) -> None:
@@ -103,6 +103,22 @@ def mark(conn: Connection, channel: str, changed: Sequence[str], now: datetime) 
                                                 set_={"wanted": shop_pushes.c.wanted + 1}))
 
 
+def lagging(conn: Connection, shops: dict[str, Storefront]) -> set[str]:
+    """The channels with something to follow: events past their cursor, a new or a changed shop."""
+    last = outbox.last_position(conn)
+    seen = {r.channel: r for r in conn.execute(select(shop_push_channels))}
+    return {c for c, sf in shops.items() if c not in seen or seen[c].cursor < last or seen[c].shop != shop_of(sf)}
+
+
+def anything_due(conn: Connection, channels: Iterable[str], now: datetime) -> bool:
+    return conn.execute(select(P.sku).where(_due(channels, now)).limit(1)).first() is not None
+
+
+def _due(channels: Iterable[str], now: datetime) -> Any:
+    return and_(P.channel.in_(list(channels)), P.wanted > P.pushed, P.next_attempt_at <= now,
+                or_(P.lease_until.is_(None), P.lease_until <= now))
+
+
 def ensure(conn: Connection, channel: str, names: Sequence[str], now: datetime) -> None:
     """Rows for SKUs pushed outside the worker (`allot shop push`), with nothing left to push."""
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
@@ -115,9 +131,7 @@ def ensure(conn: Connection, channel: str, names: Sequence[str], now: datetime) 
 
 def claim(conn: Connection, channels: Iterable[str], now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
     """Take up to `limit` due pushes of these channels under a lease, oldest due first."""
-    due = and_(P.channel.in_(list(channels)), P.wanted > P.pushed, P.next_attempt_at <= now,
-               or_(P.lease_until.is_(None), P.lease_until <= now))
-    rows = conn.execute(select(P.channel, P.sku, P.wanted, P.shop_ref, P.attempts).where(due)
+    rows = conn.execute(select(P.channel, P.sku, P.wanted, P.shop_ref, P.attempts).where(_due(channels, now))
                         .order_by(P.next_attempt_at, P.channel, P.sku).limit(limit)
                         .with_for_update(skip_locked=True)).all()
     for channel in {r.channel for r in rows}:

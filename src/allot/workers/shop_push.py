@@ -35,7 +35,9 @@ class PushOptions:
     timeout: float = 10.0  # seconds per HTTP request to the shop
     backoff: float = 2.0  # first retry after about this long, doubling each time
     backoff_max: float = 300.0
-    poll: float = 0.2  # seconds between rounds when there is nothing to do
+    # Seconds between rounds, busy or not (unless a full batch waits): a burst of sales meanwhile
+    # becomes one push, and the worker's share of the process stays small beside the sales.
+    poll: float = 0.25
     batch: int = 250  # pushes claimed per round (one Shopify mutation holds 250)
     missing_recheck: float = 600.0  # a SKU the shop lacks is looked up again at most this often
     only_loopback: bool = False  # refuse shops not on this machine (the test suite)
@@ -74,19 +76,24 @@ class ShopPusher:
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="allot-shop-push")
 
     def round(self) -> int:
-        """One pass: publish, follow every connected channel's changes, push what is due; the work found."""
+        """One pass: publish, follow every connected channel's changes, push what is due.
+
+        Returns how many pushes it claimed when that was a full batch (more may wait), else 0.
+        """
+        # Reads first: a round with nothing to do opens no write transaction (SQLite has one writer).
         with self.db.read() as conn:
             behind = outbox.behind(conn)
             shops = {sf.channel: sf for sf in storefronts.connected(conn) if sf.credentials}
+            lagging = shop_push.lagging(conn, shops)
         if behind:
             with self.db.write() as conn:
                 outbox.sequence(conn)
-        passed = 0
-        for sf in shops.values():  # one channel per transaction: a busy one never holds up another
+        for channel in sorted(shops if behind else lagging):  # one channel per transaction
             with self.db.write() as conn:
-                passed += shop_push.follow(conn, sf, self.clock())
-        if not shops:
-            return passed
+                shop_push.follow(conn, shops[channel], self.clock())
+        with self.db.read() as conn:
+            if not shops or not shop_push.anything_due(conn, shops, self.clock()):
+                return 0
         with self.db.write() as conn:
             claimed = shop_push.claim(conn, shops, self.clock(), self.options.lease, self.options.batch)
         by_channel: dict[str, list[Claimed]] = {}
@@ -95,7 +102,7 @@ class ShopPusher:
         for outcomes in self.pool.map(lambda ch: self.push(shops[ch], by_channel[ch]), by_channel):
             with self.db.write() as conn:
                 shop_push.settle(conn, outcomes, self.clock(), timedelta(seconds=self.options.missing_recheck))
-        return passed + len(claimed)
+        return len(claimed) if len(claimed) >= self.options.batch else 0
 
     def push(self, sf: Storefront, claimed: Sequence[Claimed]) -> list[Outcome]:
         """Push one channel's claimed SKUs in as few requests as the platform allows."""
