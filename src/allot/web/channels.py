@@ -1,6 +1,7 @@
 """Channel pages: which shop each channel sells through, and how the stock push to it is doing."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -8,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection, select
 
 from allot.services import push_status, storefronts
+from allot.services.common import as_utc
 from allot.store.tables import channels
 from allot.web.guard import User, WebError
 from allot.web.views import render
@@ -22,7 +24,13 @@ def _channel(conn: Connection, name: str) -> dict[str, Any]:
     push = push_status.status(conn, name) if found and found.credentials else None
     healthy = push is not None and not push["failing"] and (
         push["last_error_at"] is None or (push["last_push_at"] or push["last_error_at"]) > push["last_error_at"])
+    if push:
+        push |= {k: _when(push[k]) for k in ("last_push_at", "last_error_at")}
     return {"name": name, "shop": shop, "push": push, "healthy": healthy}
+
+
+def _when(moment: datetime | None) -> str | None:
+    return None if moment is None else as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @router.get("/channels", response_class=HTMLResponse)
