@@ -162,6 +162,24 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     # No consent was asked for: a seller gets past the role check to the 409.
     ("POST", "/v1/orders/{ref}/lines/{n}/consent"): (
         lambda w: Call("POST", f"/v1/orders/{w.order()}/lines/1/consent", {"accept": True}), SELLERS, 409),
+    # Lists, many-SKU availability and previews (BRIEF §7).
+    ("GET", "/v1/availability"): (
+        lambda w: Call("GET", "/v1/availability", params={"channel": WEB, "skus": f"{w.sku()},{w.sku()}"}),
+        SALE_READERS, 200),
+    ("GET", "/v1/skus"): (lambda w: Call("GET", "/v1/skus", params={"limit": "5"}), READERS, 200),
+    ("GET", "/v1/orders"): (lambda w: Call("GET", "/v1/orders", params={"channel": WEB, "limit": "5"}),
+                            SALE_READERS, 200),
+    ("GET", "/v1/purchase-orders"): (lambda w: Call("GET", "/v1/purchase-orders", params={"limit": "5"}),
+                                     READERS, 200),
+    ("GET", "/v1/stock/moves"): (lambda w: Call("GET", "/v1/stock/moves", params={"limit": "5"}), READERS, 200),
+    ("POST", "/v1/purchase-orders/{ref}/lines/{n}/preview"): (
+        lambda w: Call("POST", f"/v1/purchase-orders/{w.po()}/lines/1/preview", {"expected_date": later(20)}),
+        OPS, 200),
+    ("POST", "/v1/purchase-orders/{ref}/receipts/preview"): (
+        lambda w: Call("POST", f"/v1/purchase-orders/{w.po()}/receipts/preview", {"lines": [{"line": 1, "qty": 2}]}),
+        OPS, 200),
+    ("POST", "/v1/purchase-orders/{ref}/cancel/preview"): (
+        lambda w: Call("POST", f"/v1/purchase-orders/{w.po()}/cancel/preview"), OPS, 200),
 }
 
 
@@ -272,3 +290,20 @@ def test_an_admin_key_may_not_revoke_itself(clients: dict[str, httpx.Client]) ->
     me = next(k for k in ok(clients["admin"].get("/v1/keys"), 200) if k["name"] == "bootstrap")
     assert clients["admin"].delete(f"/v1/keys/{me['id']}").status_code == 409
     assert clients["admin"].get("/v1/keys").status_code == 200
+
+
+def test_a_storefront_key_lists_only_its_channels_orders(clients: dict[str, httpx.Client], world: World) -> None:
+    mine = world.order()
+    theirs = unique("O")
+    ok(clients["admin"].post("/v1/orders", json={"ref": theirs, "channel": MARKET, "lines": [
+        {"sku": world.sku(), "qty": 1}]}), 201)
+    seen, after = [], 0
+    while True:
+        page = ok(clients["storefront"].get("/v1/orders", params={"after": str(after), "limit": "1000"}), 200)
+        seen += [o["ref"] for o in page["items"]]
+        if page["next"] is None:
+            break
+        after = page["next"]
+    assert mine in seen and theirs not in seen
+    assert clients["storefront"].get("/v1/orders", params={"channel": MARKET}).status_code == 403
+    assert clients["storefront"].get("/v1/availability", params={"skus": "A,B"}).status_code == 403

@@ -18,6 +18,8 @@ from allot.api.deps import KeyCache
 from allot.api.middleware import Guard
 from allot.api.routes import router
 from allot.api.storefronts import router as storefront_router
+from allot.api.lists import router as lists_router
+from allot.api.previews import router as previews_router
 from allot.api.webhooks import router as webhook_router
 from allot.services.batching import Batcher
 from allot.settings import Settings
@@ -86,5 +88,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(router)
     app.include_router(webhook_router)
     app.include_router(storefront_router)
+    app.include_router(lists_router)
+    app.include_router(previews_router)
     dashboard.install(app, settings)
     return app

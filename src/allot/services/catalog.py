@@ -51,6 +51,11 @@ def get_sku(conn: Connection, sku: str) -> dict[str, Any]:
     row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
     if row is None:
         raise NotFound(f"unknown SKU {sku!r}", sku=sku)
+    return sku_view(row)
+
+
+def sku_view(row: Any) -> dict[str, Any]:
+    """A SKU's settings and on hand, as every read shows them."""
     return {
         "sku": row.sku, "name": row.name, "mode": row.mode, "release_date": row.release_date,
         "handling_days": row.handling_days, "incoming_buffer": float(row.incoming_buffer),

@@ -332,6 +332,11 @@ storefront_deliveries = Table(
 
 
 # ── Lists and availability out (migration 0006) ──
+# Keyset pages of a filtered list walk (filter, id): the filter's rows in cursor order, no sort.
+Index("ix_orders_channel_id", orders.c.channel, orders.c.id)
+Index("ix_orders_customer_id", orders.c.customer, orders.c.id)
+Index("ix_order_lines_state_order", order_lines.c.state, order_lines.c.order_id)  # ?state=
+Index("ix_stock_moves_reason_id", stock_moves.c.reason, stock_moves.c.id)
 
 
 # ── Files: CSV imports and sales history (migration 0007) ──
