@@ -45,6 +45,9 @@ OPERATIONS = sorted(
     for path, methods in create_app(Settings("sqlite://"), sweep=False).openapi()["paths"].items()
     for method in methods
 )
+# A shop's webhook is authenticated by its signature, which a fuzzer cannot make: every answer is a 401
+# (tests/e2e/test_storefront_webhooks.py sends signed ones).
+SIGNED = {("/v1/storefronts/{channel}/webhooks", "POST")}
 TODAY = datetime.now(UTC).date()
 WORLD: dict[str, list[Any]] = {
     "sku": ["FZ-STOCK", "FZ-BACK", "FZ-PRE"],
@@ -135,7 +138,7 @@ def test_the_api_answers_every_generated_request_within_its_schema(
 
     run()
     assert sum(codes.values()) >= min(EXAMPLES, 5), f"only {sum(codes.values())} requests were made"
-    if mode is GenerationMode.POSITIVE:
+    if mode is GenerationMode.POSITIVE and (path, method) not in SIGNED:
         assert set(codes) != {401}, "the fuzzer's key was refused: nothing behind authentication was tested"
 
 

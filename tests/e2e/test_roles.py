@@ -17,6 +17,7 @@ import pytest
 
 from allot.api.app import create_app
 from allot.settings import Settings
+from tests.e2e.shop import signature
 from tests.e2e.trust import DATABASES, Server, new_key, ok, serving, unique
 
 ROLES = ["admin", "ops", "viewer", "storefront", "storefront_other"]
@@ -33,6 +34,8 @@ class Call:
     path: str
     json: Any = None
     params: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class World:
@@ -78,6 +81,14 @@ class World:
         name = self.channel()
         ok(self.admin.put(f"/v1/channels/{name}/storefront", json={"platform": "woocommerce", "secret": "s"}), 201)
         return name
+
+    def delivery(self) -> Call:
+        """A signed WooCommerce delivery of a topic Allot records and ignores: a key plays no part."""
+        name = self.storefront()
+        body = b'{"id": 1}'
+        return Call("POST", f"/v1/storefronts/{name}/webhooks", content=body, headers={
+            "X-WC-Webhook-Topic": "product.updated", "X-WC-Webhook-Delivery-ID": unique("d"),
+            "X-WC-Webhook-Signature": signature("s", body)})
 
     def key(self) -> int:
         key_id: int = new_key(self.admin, "viewer")["id"]
@@ -157,6 +168,8 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
         201),
     ("GET", "/v1/channels/{channel}/storefront"): (
         lambda w: Call("GET", f"/v1/channels/{w.storefront()}/storefront"), OPS, 200),
+    # Authenticated by the shop's signature, not a key: every role (and none) gets the same answer.
+    ("POST", "/v1/storefronts/{channel}/webhooks"): (lambda w: w.delivery(), set(ROLES), 200),
     ("DELETE", "/v1/channels/{channel}/storefront"): (
         lambda w: Call("DELETE", f"/v1/channels/{w.storefront()}/storefront"), ADMIN, 204),
     # No consent was asked for: a seller gets past the role check to the 409.
@@ -181,6 +194,20 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     ("POST", "/v1/purchase-orders/{ref}/cancel/preview"): (
         lambda w: Call("POST", f"/v1/purchase-orders/{w.po()}/cancel/preview"), OPS, 200),
 }
+
+
+SIGNED = {("POST", "/v1/storefronts/{channel}/webhooks")}  # the shop's HMAC is the authentication
+
+
+def test_a_storefront_webhook_without_a_valid_signature_is_401_whatever_the_key(
+    clients: dict[str, httpx.Client], world: World
+) -> None:
+    call = world.delivery()
+    for client in clients.values():
+        unsigned = {k: v for k, v in call.headers.items() if k != "X-WC-Webhook-Signature"}
+        for headers in (unsigned, {**unsigned, "X-WC-Webhook-Signature": signature("wrong", call.content or b"")}):
+            resp = client.post(call.path, content=call.content, headers=headers)
+            assert resp.status_code == 401, resp.text
 
 
 def app_operations() -> set[tuple[str, str]]:
@@ -226,7 +253,8 @@ def test_each_role_is_allowed_or_refused_with_403(
 ) -> None:
     build, allowed, success = MATRIX[(method, path)]
     call = build(world)
-    resp = clients[role].request(call.method, call.path, json=call.json, params=call.params)
+    resp = clients[role].request(call.method, call.path, json=call.json, params=call.params, content=call.content,
+                                 headers=call.headers)
     if role in allowed:
         assert resp.status_code == success, f"{role} {call.method} {call.path}: {resp.status_code} {resp.text}"
     else:
@@ -234,7 +262,7 @@ def test_each_role_is_allowed_or_refused_with_403(
         assert resp.json()["code"] == "forbidden"
 
 
-@pytest.mark.parametrize(("method", "path"), sorted(MATRIX), ids=lambda v: str(v))
+@pytest.mark.parametrize(("method", "path"), sorted(set(MATRIX) - SIGNED), ids=lambda v: str(v))
 def test_every_endpoint_without_a_valid_key_is_401(
     roles_server: Server, clients: dict[str, httpx.Client], world: World, method: str, path: str
 ) -> None:

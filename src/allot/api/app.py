@@ -17,6 +17,7 @@ from allot.api import problems
 from allot.api.deps import KeyCache
 from allot.api.middleware import Guard
 from allot.api.routes import router
+from allot.api.storefront_webhooks import router as storefront_webhook_router
 from allot.api.storefronts import router as storefront_router
 from allot.api.lists import router as lists_router
 from allot.api.previews import router as previews_router
@@ -90,5 +91,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(storefront_router)
     app.include_router(lists_router)
     app.include_router(previews_router)
+    app.include_router(storefront_webhook_router)
     dashboard.install(app, settings)
     return app

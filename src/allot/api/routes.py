@@ -104,7 +104,8 @@ async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
         for line in body.lines:
             if line.hold_id:
                 check_hold(ctx, conn, line.hold_id)
-        selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now)
+        selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now,
+                            selling.Extras(email=body.email))
         return orders.get(conn, body.ref)
 
     return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}))

@@ -194,6 +194,7 @@ class OrderIn(Body):
     channel: Name
     priority: Annotated[int, Field(ge=0, le=1000)] = 0
     customer: Note | None = None
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")] | None = None
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -220,13 +221,24 @@ class OrderLineOut(BaseModel):
     consent_deadline: datetime | None = None
 
 
+class IgnoredLineOut(BaseModel):
+    external_id: str | None
+    sku: str | None
+    name: str | None
+    qty: int
+    reason: str
+
+
 class OrderOut(BaseModel):
     ref: str
     channel: str
     priority: int
     customer: str | None
+    email: str | None = None
     created_at: datetime
     lines: list[OrderLineOut]
+    ignored_lines: list[IgnoredLineOut] | None = Field(
+        default=None, description="a shop's lines Allot does not plan (no SKU, or a SKU it does not manage)")
 
 
 class LineRef(Body):

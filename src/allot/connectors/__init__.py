@@ -1,1 +1,1 @@
-"""Outside formats, translated at the edge into the same service calls the API makes."""
+"""Outside formats, translated at the edge into the service calls the API makes (STYLE habit 10)."""

@@ -374,6 +374,17 @@ class Book:
         self._absorb(sale.plan, channel, qty, is_hold=key.startswith("h:"))
         return sale.placement
 
+    def take(self, key: str, qty: int, channel: str, place: tuple[datetime, int]) -> Placement:
+        """A fact (an order the shop already sold) joins the tail of the queue and is never refused:
+        it takes the free units its channel may use, and units that find none stay uncovered."""
+        line = Demand(key, qty, channel, 0, place[0], place[1])
+        current = Plan({}, dict(self.summary["free"]), self.summary["uncovered"])
+        after = planner.append(self.supply, current, line, self.today)  # nobody else moves
+        if after.uncovered > 0 and current.uncovered == 0:
+            self.events.append(Event("sku.oversold", self.sku, {"uncovered": after.uncovered}))
+        self._absorb(after, channel, qty, is_hold=False)
+        return after.placements[key]
+
     def _absorb(self, after: Plan, channel: str, qty: int, *, is_hold: bool) -> None:
         s = self.summary
         s["free"] = after.free

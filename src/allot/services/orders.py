@@ -25,7 +25,8 @@ def get(conn: Connection, ref: str) -> dict[str, Any]:
     ).all()
     return {
         "ref": order.ref, "channel": order.channel, "priority": order.priority, "customer": order.customer,
-        "created_at": order.created_at, "lines": [_line_view(r) for r in rows],
+        "email": order.email, "created_at": order.created_at, "lines": [_line_view(r) for r in rows],
+        "ignored_lines": order.ignored_lines,
     }
 
 
@@ -74,18 +75,24 @@ def cancel(conn: Connection, ref: str, lines: list[dict[str, Any]] | None, now: 
     return get(conn, ref)
 
 
-def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """Ship units that are ready: allocated from on hand, and released for a preorder SKU."""
+def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime,
+         *, by_shop: bool = False) -> dict[str, Any]:
+    """Ship units that are ready: allocated from on hand, and released for a preorder SKU.
+
+    A shop's own fulfilment (`by_shop`) is a fact: its open units are shipped whatever the plan said;
+    if Allot knew fewer units on hand, the difference is first booked as found stock."""
     order, rows, books = _locked(conn, ref, now)
     asked: dict[int, int] = {}
     for i, item in enumerate(lines):  # check every line before changing any
         row = _row(rows, item["line"], i)
         asked[row.line] = asked.get(row.line, 0) + item["qty"]
-        ready = _shippable(row, books[row.sku])
+        ready = open_qty(row) if by_shop else _shippable(row, books[row.sku])
         if asked[row.line] > ready:
             raise NotReady(f"line {row.line} has {ready} units ready to ship", line=row.line, ready=ready)
     for n, qty in asked.items():
         book = books[rows[n].sku]
+        if by_shop and book.on_hand < qty:
+            move(conn, book, qty - book.on_hand, "found at shop fulfilment", f"{ref}/{n}")
         move(conn, book, -qty, "shipment", f"{ref}/{n}")
         close_units(conn, rows[n], shipped=qty)
         book.events.append(Event("order_line.shipped", book.sku, {"qty": qty}, ref, n))

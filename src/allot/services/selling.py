@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from allot.domain.errors import Conflict, HoldExpired, Invalid, NotFound
-from allot.domain.model import Placement, State, Take
+from allot.domain.model import Allocation, Placement, State, Take
 from allot.services.book import Book, atomic, save_all, takes_from_json, takes_to_json
 from allot.services.catalog import require_channel
 from allot.services.common import Event, as_utc, iso
@@ -71,22 +72,39 @@ def hold_view(row: Any, now: datetime) -> dict[str, Any]:
             "expires_at": as_utc(row.expires_at), "state": row.state, "promise_date": row.promise_date}
 
 
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What an order may carry beyond its lines; `facts` for an order a shop already sold."""
+
+    email: str | None = None
+    ignored_lines: list[dict[str, Any]] | None = None
+    facts: bool = False
+
+
 def place_order(conn: Connection, ref: str, channel: str, priority: int, customer: str | None,
-                lines: list[dict[str, Any]], now: datetime) -> None:
-    """Place every line or none: each takes a new sale or confirms a hold in its queue place."""
+                lines: list[dict[str, Any]], now: datetime, extras: Extras | None = None) -> None:
+    """Place every line or none: each takes a new sale or confirms a hold in its queue place.
+
+    A shop's order (`extras.facts`) is never refused: its lines join the tail of the queue and
+    whatever finds no supply is backordered."""
     if conn.execute(select(orders.c.id).where(orders.c.ref == ref)).first():
         raise Conflict(f"order {ref!r} already exists", ref=ref)
     require_channel(conn, channel, field="channel")
     fields = {ln["sku"]: f"lines.{i}.sku" for i, ln in reversed(list(enumerate(lines)))}
     books = Book.open(conn, fields, now, fields)
+    extras = extras or Extras()
+    if extras.facts:  # nothing is refused: no line can need undoing
+        _place_lines(conn, books, ref, channel, priority, customer, lines, now, extras)
+        return
     with atomic(conn):  # a refused line undoes the lines before it, even if the caller goes on
-        _place_lines(conn, books, ref, channel, priority, customer, lines, now)
+        _place_lines(conn, books, ref, channel, priority, customer, lines, now, extras)
 
 
 def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: str, priority: int,
-                 customer: str | None, lines: list[dict[str, Any]], now: datetime) -> None:
+                 customer: str | None, lines: list[dict[str, Any]], now: datetime, extras: Extras) -> None:
     order_id = conn.execute(insert(orders).values(
-        ref=ref, channel=channel, priority=priority, customer=customer, created_at=now)).inserted_primary_key[0]
+        ref=ref, channel=channel, priority=priority, customer=customer, created_at=now, email=extras.email,
+        ignored_lines=extras.ignored_lines)).inserted_primary_key[0]
     shrunk: set[str] = set()
     for n, item in enumerate(lines, start=1):
         book = books[item["sku"]]
@@ -94,6 +112,12 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
             values, placed, full = _confirm(conn, book, item, n - 1, channel, now)
             if not full:
                 shrunk.add(book.sku)
+        elif extras.facts:
+            queued_at, seq = book.next_place(0)
+            placed = book.take("l:new", item["qty"], channel, (queued_at, seq))
+            if placed.state is State.BACKORDERED and book.rule.allocation is Allocation.FAIR_SHARE:
+                shrunk.add(book.sku)  # a shortage is shared out: the full plan decides who waits
+            values = {"priority": 0, "queued_at": queued_at, "seq": seq, "hold_id": None}
         else:
             queued_at, seq = book.next_place(priority)
             try:
@@ -105,10 +129,11 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
         conn.execute(insert(order_lines), dict(
             order_id=order_id, line=n, sku_id=book.id, channel=channel, qty=item["qty"], qty_shipped=0,
             qty_cancelled=0, open=True, allocation=takes_to_json(placed.takes), state=placed.state.value,
-            promise_date=placed.promise_date, first_promise_date=placed.promise_date, **values))
+            promise_date=placed.promise_date, first_promise_date=placed.promise_date,
+            external_id=item.get("external_id"), **values))
         book.events.append(Event("order_line.promised", book.sku, _promised(placed, item["qty"]), ref, n))
     for name in shrunk:
-        books[name].replan({"op": "hold.confirmed_short", "order_ref": ref})
+        books[name].replan({"op": "order.ingested" if extras.facts else "hold.confirmed_short", "order_ref": ref})
     save_all(books.values())
 
 
