@@ -16,11 +16,11 @@ from allot import web as dashboard
 from allot.api import problems
 from allot.api.deps import KeyCache
 from allot.api.middleware import Guard
+from allot.api.lists import router as lists_router
+from allot.api.previews import router as previews_router
 from allot.api.routes import router
 from allot.api.storefront_webhooks import router as storefront_webhook_router
 from allot.api.storefronts import router as storefront_router
-from allot.api.lists import router as lists_router
-from allot.api.previews import router as previews_router
 from allot.api.webhooks import router as webhook_router
 from allot.services.batching import Batcher
 from allot.settings import Settings

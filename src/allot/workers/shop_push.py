@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 from allot.connectors.shop_clients import stock_client
 from allot.connectors.shop_stock import ShopError, ShopStock
 from allot.domain.errors import AllotError
-from allot.services import outbox, reports, shop_push, storefronts
+from allot.services import outbox, shop_push, storefronts
+from allot.services.availability_batch import availability_of
 from allot.services.shop_push import Claimed, Outcome
 from allot.services.storefronts import Storefront
 from allot.settings import Settings
@@ -59,12 +60,13 @@ def retry_delay(attempt: int, options: PushOptions, rand: Callable[[], float] = 
     return ceiling * (0.5 + rand() / 2)
 
 
-def sellable(db: Database, sku: str, channel: str, now: datetime) -> int:
-    """What the shop may sell of a SKU on this channel now: max(0, the channel's available)."""
-    found = reports.fresh_availability(db, sku, channel, now)
-    if found is None:  # time moved the plan (a hold expired): apply it first
-        found = reports.current_availability(db, sku, channel, now)
-    return max(0, int(found["available"]))
+def sellable(db: Database, names: Sequence[str], channel: str, now: datetime) -> dict[str, int]:
+    """What the shop may sell of each SKU on this channel now: max(0, the channel's available).
+
+    SKUs Allot no longer has are left out.
+    """
+    found = availability_of(db, list(names), channel, now)["items"]
+    return {item["sku"]: max(0, int(item["available"])) for item in found}
 
 
 class ShopPusher:
@@ -116,14 +118,11 @@ class ShopPusher:
             client.close()
 
     def _push(self, client: ShopStock, channel: str, claimed: Sequence[Claimed]) -> list[Outcome]:
-        now = self.clock()
-        quantities: dict[str, int] = {}
-        outcomes: list[Outcome] = []
-        for c in claimed:
-            try:
-                quantities[c.sku] = sellable(self.db, c.sku, channel, now)
-            except AllotError as e:  # the SKU or the channel went away since
-                outcomes.append(self._failed(c, e.detail))
+        try:
+            quantities = sellable(self.db, [c.sku for c in claimed], channel, self.clock())
+        except AllotError as e:  # the channel went away since
+            return [self._failed(c, e.detail) for c in claimed]
+        outcomes = [self._failed(c, f"Allot has no SKU {c.sku!r}") for c in claimed if c.sku not in quantities]
         todo = [c for c in claimed if c.sku in quantities]
         try:
             unknown = [c.sku for c in todo if c.shop_ref is None]
