@@ -58,8 +58,14 @@ async def sell(base: str, rate: float, seconds: float) -> list[float]:
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=30,
                                  limits=limits) as c:
         async def one(n: int) -> None:
-            r = await c.post("/v1/orders", json={"ref": f"B-{time.time_ns()}-{n}", "channel": "web",
-                                                 "lines": [{"sku": "HOT", "qty": 1}]})
+            body = {"ref": f"B-{time.time_ns()}-{n}", "channel": "web", "lines": [{"sku": "HOT", "qty": 1}]}
+            for attempt in range(3):  # a kept-alive connection the server just closed: send again, same key
+                try:
+                    r = await c.post("/v1/orders", json=body, headers={"Idempotency-Key": body["ref"]})
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
             r.raise_for_status()
             answered.append(time.monotonic())
 
