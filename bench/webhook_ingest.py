@@ -56,13 +56,14 @@ def reset(url: str) -> None:
     db.dispose()
 
 
-def serve(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def serve(url: str, workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "ALLOT_DATABASE_URL": url, "ALLOT_BOOTSTRAP_ADMIN_KEY": KEY}
     allot = Path(sys.executable).parent / "allot"
-    proc = subprocess.Popen([str(allot), "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=workdir, env=env,
+    proc = subprocess.Popen([str(allot), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+                            cwd=workdir, env=env,
                             start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
@@ -135,6 +136,19 @@ async def drive(base: str, made: list[tuple[bytes, dict[str, str]]], rate: float
     return times, failures
 
 
+def cpu_seconds(group: int) -> float:
+    """CPU time used so far by every process of the server's process group (Linux /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def present(url: str, count: int) -> tuple[int, int]:
     """Orders of the shop's channel, and their lines, as the database holds them."""
     db = Database(url)
@@ -152,6 +166,7 @@ def main() -> None:
                         help="an empty PostgreSQL database: its public schema is dropped and rebuilt")
     parser.add_argument("--rate", type=float, default=50.0, help="deliveries per second")
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=1, help="`allot serve --workers`")
     args = parser.parse_args()
     if not args.database_url:
         raise SystemExit("pass --database-url postgresql://… (or set ALLOT_BENCH_PG_URL)")
@@ -159,19 +174,22 @@ def main() -> None:
     reset(args.database_url)
     made = deliveries(count, random.Random(7))
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = serve(args.database_url, Path(tmp))
+        proc, base = serve(args.database_url, Path(tmp), args.workers)
         try:
             set_up(base)
+            cpu = cpu_seconds(proc.pid)
             started = time.perf_counter()
             times, failures = asyncio.run(drive(base, made, args.rate))
             took = time.perf_counter() - started
+            cpu = cpu_seconds(proc.pid) - cpu
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
     found, lines = present(args.database_url, count)
     ms = sorted(t * 1000 for t in times)
     p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))] if ms else float("nan")
-    print(f"{count} signed orders/create deliveries at {args.rate:g}/s over {took:.1f} s")
+    print(f"{count} signed orders/create deliveries at {args.rate:g}/s over {took:.1f} s "
+          f"({args.workers} worker{'s' if args.workers > 1 else ''}; server CPU {cpu * 1000 / count:.1f} ms a delivery)")
     print(f"answer time: p50 {statistics.median(ms):.1f} ms  p99 {p99:.1f} ms  max {ms[-1]:.1f} ms")
     print(f"orders present after: {found}/{count} ({lines} lines); failures: {len(failures)}")
     for failure in failures[:5]:

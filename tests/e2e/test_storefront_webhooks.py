@@ -306,3 +306,12 @@ def test_one_order_through_several_deliveries_at_once_is_placed_once(api: httpx.
 def test_the_database_reconciles_clean_after_every_ingest(live_server: Server, tmp_path: Path) -> None:
     done = allot(live_server.url, "reconcile", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_order_number_that_makes_no_valid_ref_is_recorded_and_skipped(api: httpx.Client, rows: Database) -> None:
+    shop = Shop(api, "woocommerce")
+    lamp = sku(api, on_hand=5)
+    payload = shop.order(1013, [(lamp, 1)]) | {"number": "WC/1013 #" + "9" * 50}
+    answer = shop.send("order.created", payload)
+    assert (answer["outcome"], answer["order_ref"]) == ("skipped", None)
+    assert availability(api, lamp)["committed"] == 0

@@ -99,3 +99,10 @@ def test_a_shopify_order_missing_a_field_names_it(body: bytes, field: str) -> No
 def test_a_body_that_is_not_json_is_unreadable() -> None:
     with pytest.raises(UnreadablePayload):
         shopify.translate("orders/create", b"\xff\xfe{")
+
+
+def test_a_line_with_a_sku_or_name_longer_than_allot_keeps_is_still_read() -> None:
+    order = json.loads(raw("shopify_orders_create"))
+    order["line_items"][3] |= {"sku": "S" * 300, "name": "N" * 1000}
+    placed = shopify.translate("orders/create", json.dumps(order).encode())
+    assert isinstance(placed, PlaceOrder) and placed.lines[3].sku == "S" * 300

@@ -56,27 +56,40 @@ async def receive(channel: Channel, request: Request) -> Response:
     """A Shopify or WooCommerce webhook for the connected channel; signed, so no API key."""
     body = await request.body()  # the exact bytes the platform signed
     state = request.app.state
-    return await run_in_threadpool(
-        _receive, state.db, channel, request.headers, body, state.clock(), request_id(request.scope),
-        request.scope["path"])
-
-
-def _receive(db: Database, channel: str, headers: Headers, body: bytes, now: datetime, rid: str,
-             path: str) -> Response:
-    shop = None
-    if len(channel) <= MAX_CHANNEL and CHANNEL.fullmatch(channel):  # no channel is named otherwise
-        with db.read_one() as conn:
-            shop = storefronts.connection(conn, channel)
+    # One short read, on the event loop: a hand-off to a thread costs more (as for availability).
+    shop = _shop(state.db, channel)
     connector = CONNECTORS.get(shop.platform) if shop else None
     if shop is None or connector is None:
         return _refuse(channel, "no storefront is connected to this channel")
-    if connector.is_ping(headers, body):
+    if connector.is_ping(request.headers, body):
         return _answer({"delivery_id": None, "topic": None, "outcome": "ping"})
-    delivery = connector.read(headers)
+    delivery = connector.read(request.headers)
     if not signed(shop.secret, body, delivery.signature):
         why = "no signature" if not delivery.signature else "the signature does not match"
         return _refuse(channel, f"{why} ({connector.signature_header})")
-    return _ingest(db, shop, connector, _received(shop, connector, headers, body, rid, path), body, now)
+    got = _received(shop, connector, request.headers, body, request_id(request.scope), request.scope["path"])
+    now = state.clock()
+    try:
+        if not got.topic:
+            raise Invalid(connector.topic_header, "missing: the header that names the webhook's topic")
+        command = connector.translate(got.topic, body)
+    except AllotError as bad:  # signed but unreadable: recorded, so a redelivery changes nothing
+        outcome = await run_in_threadpool(_record, state.db, got, bad, problems.status_of(bad), now)
+        log.warning("rejected %s delivery %r for channel %r: %s", shop.platform, got.delivery_id, shop.channel,
+                    bad.detail)
+        return _answer(_view(got, outcome)) if outcome.outcome == "duplicate" else _problem(bad)
+    try:
+        outcome = await _apply(state, got, command, now)
+    except (AllotError, IntegrityError) as failed:  # rolled back whole; the shop did it, so still 200
+        outcome = await run_in_threadpool(_record, state.db, got, failed, 200, now)
+    return _answer(_view(got, outcome))
+
+
+def _shop(db: Database, channel: str) -> storefronts.Storefront | None:
+    if len(channel) > MAX_CHANNEL or not CHANNEL.fullmatch(channel):  # no channel is named otherwise
+        return None
+    with db.read_one() as conn:
+        return storefronts.connection(conn, channel)
 
 
 def _received(shop: storefronts.Storefront, connector: Connector, headers: Headers, body: bytes, rid: str,
@@ -89,25 +102,25 @@ def _received(shop: storefronts.Storefront, connector: Connector, headers: Heade
                            rid, path)
 
 
-def _ingest(db: Database, shop: storefronts.Storefront, connector: Connector, got: ingest.Received, body: bytes,
-            now: datetime) -> Response:
-    try:
-        if not got.topic:
-            raise Invalid(connector.topic_header, "missing: the header that names the webhook's topic")
-        command = connector.translate(got.topic, body)
-    except AllotError as bad:  # signed but unreadable: recorded, so a redelivery changes nothing
-        with db.write() as conn:
-            outcome = ingest.refuse(conn, got, bad, problems.status_of(bad), now)
-        log.warning("rejected %s delivery %r for channel %r: %s", shop.platform, got.delivery_id, shop.channel,
-                    bad.detail)
-        return _answer(_view(got, outcome)) if outcome.outcome == "duplicate" else _problem(bad)
-    try:
-        with db.write() as conn:
-            outcome = ingest.receive(conn, got, command, now)
-    except (AllotError, IntegrityError) as failed:  # rolled back whole; the shop did it, so answer 200
-        with db.write() as conn:
-            outcome = ingest.refuse(conn, got, failed, 200, now)
-    return _answer(_view(got, outcome))
+async def _apply(state: Any, got: ingest.Received, command: ingest.Command | None, now: datetime) -> ingest.Outcome:
+    """A new order joins the group commit of sales (services/batching.py), like `POST /v1/orders`;
+    anything else is rare and runs in a transaction of its own."""
+    batcher = state.batcher
+    skus = sorted({ln.sku for ln in command.lines if ln.sku}) if isinstance(command, ingest.PlaceOrder) else []
+    if batcher is None or not skus:
+        return await run_in_threadpool(_transact, state.db, got, command, now)
+    outcome: ingest.Outcome = await batcher.sell(skus, lambda conn: ingest.receive(conn, got, command, now), now)
+    return outcome
+
+
+def _transact(db: Database, got: ingest.Received, command: ingest.Command | None, now: datetime) -> ingest.Outcome:
+    with db.write() as conn:
+        return ingest.receive(conn, got, command, now)
+
+
+def _record(db: Database, got: ingest.Received, error: Exception, status: int, now: datetime) -> ingest.Outcome:
+    with db.write() as conn:
+        return ingest.refuse(conn, got, error, status, now)
 
 
 def _refuse(channel: str, why: str) -> Response:

@@ -25,9 +25,9 @@ class Customer(Loose):
 
 class LineItem(Loose):
     id: Id
-    sku: Annotated[str, Field(max_length=100)] | None = None
+    sku: str | None = None  # any length: one Allot cannot keep is simply not one it manages
     quantity: Count
-    name: Annotated[str, Field(max_length=500)] | None = None
+    name: str | None = None
 
 
 class Order(Loose):

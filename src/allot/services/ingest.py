@@ -19,6 +19,7 @@ from allot.services.lines import open_qty
 from allot.store.bulk import insert_new
 from allot.store.tables import order_lines, orders as orders_table, skus, storefront_deliveries
 
+MAX_SKU = 100  # as skus.sku keeps it
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")  # an order ref the API can name
 
 
@@ -87,10 +88,11 @@ def receive(conn: Connection, got: Received, command: Command | None, now: datet
 
     A command Allot cannot carry out raises, and the caller's transaction rolls back whole: the
     caller then records the delivery with `refuse` in a transaction of its own."""
-    if not _first_time(conn, got, now):
+    expected = _expected(got.channel, command)
+    if not _first_time(conn, got, now, expected):
         return Outcome("duplicate")
     result = apply(conn, got.channel, command, now)
-    _settle(conn, got, result, 200, now)
+    _settle(conn, got, result, 200, now, claimed=expected)
     return result
 
 
@@ -123,9 +125,9 @@ def ref_of(channel: str, number: str) -> str:
 def _place(conn: Connection, channel: str, order: PlaceOrder, now: datetime) -> Outcome:
     """A shop's order: the lines Allot manages are placed (never refused), the rest kept as ignored lines."""
     ref = ref_of(channel, order.number)
-    if not REF.match(ref):
+    if not REF.fullmatch(ref):
         return Outcome("skipped", None, f"order number {order.number!r} does not make an order ref Allot can keep")
-    managed = _managed(conn, {ln.sku for ln in order.lines if ln.sku})
+    managed = _managed(conn, {ln.sku for ln in order.lines if ln.sku and len(ln.sku) <= MAX_SKU})
     lines = [{"sku": ln.sku, "qty": ln.qty, "external_id": ln.external_id}
              for ln in order.lines if ln.sku in managed and ln.qty > 0]
     ignored = [_ignored(ln, managed) for ln in order.lines if ln.sku not in managed or ln.qty <= 0]
@@ -138,8 +140,8 @@ def _place(conn: Connection, channel: str, order: PlaceOrder, now: datetime) -> 
 
 def _ignored(line: ShopLine, managed: set[str]) -> dict[str, Any]:
     reason = "no SKU" if not line.sku else "no quantity" if line.qty <= 0 else "SKU not managed by Allot"
-    return {"external_id": line.external_id, "sku": line.sku or None, "name": line.name, "qty": line.qty,
-            "reason": reason}
+    return {"external_id": line.external_id, "sku": line.sku[:200] if line.sku else None,
+            "name": line.name[:200] if line.name else None, "qty": line.qty, "reason": reason}
 
 
 def _cancel_order(conn: Connection, ref: str, now: datetime) -> Outcome:
@@ -197,18 +199,26 @@ def _exists(conn: Connection, ref: str) -> bool:
     return conn.execute(select(orders_table.c.id).where(orders_table.c.ref == ref)).first() is not None
 
 
-def _first_time(conn: Connection, got: Received, now: datetime) -> bool:
+def _expected(channel: str, command: Command | None) -> Outcome:
+    """What a delivery usually comes to, claimed with it so that the usual case writes its row once."""
+    ref = ref_of(channel, command.number) if isinstance(command, PlaceOrder) else ""
+    return Outcome("applied", ref) if REF.fullmatch(ref) else Outcome("receiving")
+
+
+def _first_time(conn: Connection, got: Received, now: datetime, claim: Outcome = Outcome("receiving")) -> bool:
     """Claim the delivery: a concurrent twin waits on the unique key, then finds it taken."""
     return insert_new(conn, storefront_deliveries, {
         "channel": got.channel, "delivery_id": got.key, "topic": got.topic[:100], "received_at": now,
-        "outcome": "receiving"}, ["channel", "delivery_id"])
+        "outcome": claim.outcome, "order_ref": claim.order_ref}, ["channel", "delivery_id"])
 
 
-def _settle(conn: Connection, got: Received, result: Outcome, status: int, now: datetime) -> None:
+def _settle(conn: Connection, got: Received, result: Outcome, status: int, now: datetime,
+            claimed: Outcome | None = None) -> None:
     d = storefront_deliveries.c
     detail = result.detail[:500] if result.detail else None
-    conn.execute(update(storefront_deliveries).where(d.channel == got.channel, d.delivery_id == got.key)
-                 .values(outcome=result.outcome, detail=detail, order_ref=result.order_ref))
+    if result != claimed:
+        conn.execute(update(storefront_deliveries).where(d.channel == got.channel, d.delivery_id == got.key)
+                     .values(outcome=result.outcome, detail=detail, order_ref=result.order_ref))
     summary = {"params": {"channel": got.channel},
                "body": {"platform": got.platform, "topic": got.topic, "delivery_id": got.delivery_id},
                "result": {"outcome": result.outcome, "order_ref": result.order_ref, "detail": detail}}

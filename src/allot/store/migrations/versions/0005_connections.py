@@ -43,10 +43,14 @@ def upgrade() -> None:
 
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('external_id', sa.String(length=100), nullable=True))
+        batch_op.create_index('ix_order_lines_external_id', ['external_id'], unique=False,
+                              postgresql_where=sa.text('external_id IS NOT NULL'),
+                              sqlite_where=sa.text('external_id IS NOT NULL'))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_lines_external_id')
         batch_op.drop_column('external_id')
 
     with op.batch_alter_table('orders', schema=None) as batch_op:
