@@ -17,8 +17,10 @@ from tests.e2e.trust import DATABASES, Server, allot, new_key, ok, serving, uniq
 
 # Calls the matrix makes that are refused even when allowed (409, 404) change nothing, so write no audit row.
 # A shop's signed webhook is made by no key: its row names the shop (tests/e2e/test_storefront_webhooks.py).
+# Previews are POSTs that write nothing (BRIEF §7), so they leave no audit row either.
 WRITES = sorted((m, p) for (m, p), (_, _, success) in MATRIX.items()
-                if m != "GET" and success < 400 and (m, p) not in SIGNED)
+                if m != "GET" and success < 400 and (m, p) not in SIGNED and not p.endswith("/preview"))
+PREVIEWS = sorted((m, p) for (m, p) in MATRIX if p.endswith("/preview"))
 
 
 @pytest.fixture(scope="module", params=DATABASES)
@@ -60,6 +62,15 @@ def contains(big: Any, small: Any) -> bool:
 
 def rid() -> str:
     return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize(("method", "path"), PREVIEWS, ids=lambda v: str(v))
+def test_a_preview_writes_no_audit_row(admin: httpx.Client, keys: dict[str, tuple[dict[str, Any], httpx.Client]],
+                                       method: str, path: str) -> None:
+    call = MATRIX[(method, path)][0](World(admin, keys["storefront"][1]))
+    request_id = rid()
+    ok(keys["ops"][1].request(call.method, call.path, json=call.json, headers={"X-Request-Id": request_id}), 200)
+    assert entries(admin, request_id=request_id) == []
 
 
 @pytest.mark.parametrize(("method", "path"), WRITES, ids=lambda v: str(v))

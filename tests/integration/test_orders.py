@@ -110,6 +110,7 @@ def test_an_order_line_on_a_po_shows_where_its_units_come_from(db: Database, now
 def test_an_order_whose_second_line_is_refused_writes_nothing(db: Database, now: datetime) -> None:
     with db.write() as conn:
         shop(conn, now, mug=5, bowl=1)
+    with db.read() as conn:
         before = (numbers(conn, now, MUG), numbers(conn, now, BOWL), last_event(conn))
     with pytest.raises(SaleRefused) as refused, db.write() as conn:
         order(conn, now, "A", (MUG, 2), (BOWL, 2))

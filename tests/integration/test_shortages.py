@@ -65,7 +65,7 @@ def test_cancelling_the_uncovered_units_lets_a_line_ship_what_came(db: Database,
     assert left["lines"] == [] and left["uncovered"] == 0
     with db.read() as conn:
         w3 = line(conn, "W-3")
-        types = event_types(conn)
+        types = [t for t in event_types(conn) if t != "availability.changed"]  # those come last, at commit
     assert (w3["state"], w3["qty_cancelled"], w3["promise_date"]) == ("ready", 5, now.date())
     assert types[-2:] == ["order_line.cancelled", "order_line.ready"]
 

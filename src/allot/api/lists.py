@@ -66,7 +66,13 @@ class AvailabilityMany(BaseModel):
     unknown: list[str]
 
 
-@router.get("/availability", response_model=AvailabilityMany, tags=["selling"])
+# 500 names of up to 100 characters make a long URL: past the HTTP server's request-line limit
+# (64 KiB, percent-encoded) the server itself answers 400 in plain text before we see the request.
+TOO_LONG = {400: {"description": "the request line is longer than the server accepts (64 KiB, encoded)",
+                  "content": {"text/plain": {}}}}
+
+
+@router.get("/availability", response_model=AvailabilityMany, tags=["selling"], responses=TOO_LONG)
 def availability_many(ctx: SaleReader, skus: Annotated[str, Query(min_length=1, max_length=MAX_SKUS * 101)],
                       channel: NameQuery = None) -> Any:
     """Many SKUs' availability at once (up to 500, comma-separated), each as the single read answers

@@ -58,6 +58,8 @@ def _seen(book: Book) -> Seen:
 
 def watch(conn: Connection, books: dict[str, Book]) -> None:
     """Note the plans of newly locked SKUs as this transaction found them (before any tidy-up)."""
+    if not conn.get_execution_options().get("allot_write"):
+        return  # not a `Database.write` transaction: nothing would announce, nor forget, what it noted
     watched: dict[Any, Watched] = local(conn, WATCH, dict)
     if not watched:
         before_commit(conn, announce)
@@ -81,8 +83,10 @@ def seen(books: list[Book]) -> None:
 
 def quota_changed(book: Book, channel: str, was: int | None, now_quota: int | None) -> None:
     """A channel's quota moved: its `available` may have, though the plan did not."""
-    watched: dict[Any, Watched] = local(book.conn, WATCH, dict)
-    w = watched[book.id]
+    watched: dict[Any, Watched] | None = local(book.conn, WATCH)
+    w = watched.get(book.id) if watched else None
+    if w is None:
+        return
     w.quota_was.setdefault(channel, was)
     book.know_quota(channel, now_quota)
     w.book = book
@@ -132,7 +136,7 @@ def _quotas(conn: Connection, moved: list[Watched]) -> dict[Any, dict[str, int |
     for w in moved:
         book = w.book
         assert book is not None
-        known = book._quotas
+        known = book.known_quotas()
         if all(c in known for c in book.supply.channels if c != ANY):
             found[book.id] = known
         else:

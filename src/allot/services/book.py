@@ -334,6 +334,10 @@ class Book:
         if channel is not None:
             self._quotas[channel] = quota
 
+    def known_quotas(self) -> dict[str, int | None]:
+        """The channels' quotas read so far (a batch reads every channel's up front)."""
+        return self._quotas
+
     def quota_left(self, channel: str) -> int | None:
         if channel not in self._quotas:
             self._quotas[channel] = self.conn.execute(
