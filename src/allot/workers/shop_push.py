@@ -76,6 +76,9 @@ class ShopPusher:
         self.make_client = make_client or (lambda sf, t: stock_client(sf.platform, sf.credentials, sf.api_base, t,
                                                                       options.only_loopback))
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="allot-shop-push")
+        # One client per channel, kept while its connection stays the same: its HTTP connection is
+        # reused and Shopify's rate-limit bucket, as last reported, is remembered between rounds.
+        self.clients: dict[str, tuple[Storefront, ShopStock]] = {}
 
     def round(self) -> int:
         """One pass: publish, follow every connected channel's changes, push what is due.
@@ -109,13 +112,21 @@ class ShopPusher:
     def push(self, sf: Storefront, claimed: Sequence[Claimed]) -> list[Outcome]:
         """Push one channel's claimed SKUs in as few requests as the platform allows."""
         try:
-            client = self.make_client(sf, self.options.timeout)
+            client = self._client(sf)
         except ShopError as e:
             return [self._failed(c, str(e)) for c in claimed]
-        try:
-            return self._push(client, sf.channel, claimed)
-        finally:
-            client.close()
+        return self._push(client, sf.channel, claimed)
+
+    def _client(self, sf: Storefront) -> ShopStock:
+        kept = self.clients.get(sf.channel)
+        if kept is not None and kept[0] == sf:
+            return kept[1]
+        if kept is not None:
+            kept[1].close()
+            del self.clients[sf.channel]
+        client = self.make_client(sf, self.options.timeout)
+        self.clients[sf.channel] = (sf, client)
+        return client
 
     def _push(self, client: ShopStock, channel: str, claimed: Sequence[Claimed]) -> list[Outcome]:
         try:
@@ -148,6 +159,8 @@ class ShopPusher:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
+        for _, client in self.clients.values():
+            client.close()
 
 
 class ShopPushThread(threading.Thread):
