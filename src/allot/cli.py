@@ -86,7 +86,7 @@ def log_config() -> dict[str, Any]:
 def worker(
     sweep: Annotated[bool, typer.Option(help="also expire holds and consent deadlines")] = True,
 ) -> None:
-    """Deliver webhooks (and sweep) in the foreground; run one or more beside `allot serve --no-relay`."""
+    """Deliver webhooks, push stock to connected shops (and sweep); run beside `allot serve --no-relay`."""
     settings = Settings.from_env()
     prepare(settings)
     db = Database(settings.database_url)
@@ -100,7 +100,8 @@ def worker(
         threads.append(Sweeper(db, _utcnow, settings.sweep_seconds, stop))
     for t in threads:
         t.start()
-    console.print("worker running: delivering webhooks" + (" and sweeping" if sweep else ""))
+    console.print("worker running: delivering webhooks" + (", pushing stock to shops" if settings.shop_push else "")
+                  + (" and sweeping" if sweep else ""))
     stop.wait()
     for t in threads:
         t.join(timeout=15)
