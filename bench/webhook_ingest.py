@@ -112,7 +112,10 @@ async def drive(base: str, made: list[tuple[bytes, dict[str, str]]], rate: float
     times: list[float] = []
     failures: list[str] = []
     url = f"{base}/v1/storefronts/{CHANNEL}/webhooks"
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+    # Idle connections are dropped before the server's keep-alive timeout (5 s) would close them
+    # under a request just sent (which a platform would simply retry).
+    limits = httpx.Limits(max_connections=200, keepalive_expiry=2)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
 
         async def one(body: bytes, headers: dict[str, str]) -> None:
             started = time.perf_counter()
