@@ -23,6 +23,9 @@ from allot.store.db import Database
 from allot.store.migrate import upgrade
 from allot.store.tables import metadata
 
+# Servers and commands the tests start inherit this: no push ever leaves this machine, even for the
+# made-up shops some tests connect (settings.py, ALLOT_SHOP_PUSH_LOOPBACK_ONLY).
+os.environ["ALLOT_SHOP_PUSH_LOOPBACK_ONLY"] = "1"
 PG_URL = os.environ.get("ALLOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -27,9 +27,12 @@ from allot.domain.errors import AllotError
 from allot.services import audit, keys
 from allot.services.reconcile import reconcile as check
 from allot.settings import Settings
+from allot.shop_cli import app as shop_app
 from allot.store.db import Database
 from allot.store.migrate import upgrade
 from allot.workers.relay import RelayThread, options_from
+from allot.workers.shop_push import ShopPushThread
+from allot.workers.shop_push import options_from as push_options
 from allot.workers.sweeper import Sweeper, sweep
 
 app = typer.Typer(help="Allot: sell stock that has not arrived yet, without overselling.", no_args_is_help=True)
@@ -37,6 +40,7 @@ db_app = typer.Typer(help="Database schema.")
 keys_app = typer.Typer(help="API keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(shop_app, name="shop")
 console = Console()
 
 
@@ -97,7 +101,7 @@ def log_config() -> dict[str, Any]:
 def worker(
     sweep: Annotated[bool, typer.Option(help="also expire holds and consent deadlines")] = True,
 ) -> None:
-    """Deliver webhooks (and sweep) in the foreground; run one or more beside `allot serve --no-relay`."""
+    """Deliver webhooks, push stock to connected shops (and sweep); run beside `allot serve --no-relay`."""
     settings = Settings.from_env()
     prepare(settings)
     db = Database(settings.database_url)
@@ -105,11 +109,14 @@ def worker(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     threads: list[threading.Thread] = [RelayThread(db, _utcnow, options_from(settings), stop)]
+    if settings.shop_push:
+        threads.append(ShopPushThread(db, _utcnow, push_options(settings), stop))
     if sweep:
         threads.append(Sweeper(db, _utcnow, settings.sweep_seconds, stop))
     for t in threads:
         t.start()
-    console.print("worker running: delivering webhooks" + (" and sweeping" if sweep else ""))
+    console.print("worker running: delivering webhooks" + (", pushing stock to shops" if settings.shop_push else "")
+                  + (" and sweeping" if sweep else ""))
     stop.wait()
     for t in threads:
         t.join(timeout=15)

@@ -39,6 +39,10 @@ class Settings:
     # Slowloris: a request's headers, and then its body, must arrive within these (api/serving.py).
     header_timeout: float = 10.0
     body_timeout: float = 30.0
+    shop_push: bool = True  # push availability to connected shops wherever the relay runs
+    shop_push_backoff: float = 2.0
+    shop_push_backoff_max: float = 300.0
+    shop_push_loopback_only: bool = False  # the test suite: never push to a shop off this machine
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -67,6 +71,10 @@ class Settings:
             relay_poll=float(env.get("ALLOT_RELAY_POLL", "0.5")),
             header_timeout=float(env.get("ALLOT_HEADER_TIMEOUT", "10")),
             body_timeout=float(env.get("ALLOT_BODY_TIMEOUT", "30")),
+            shop_push=env.get("ALLOT_SHOP_PUSH", "on").lower() not in ("off", "0", "false", "no"),
+            shop_push_backoff=float(env.get("ALLOT_SHOP_PUSH_BACKOFF", "2")),
+            shop_push_backoff_max=float(env.get("ALLOT_SHOP_PUSH_BACKOFF_MAX", "300")),
+            shop_push_loopback_only=env.get("ALLOT_SHOP_PUSH_LOOPBACK_ONLY", "").lower() in ("1", "on", "true", "yes"),
         )
 
     def lanes_for(self, sqlite: bool) -> int:

@@ -30,6 +30,8 @@ from allot.services.holds import HoldLimits
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.workers.relay import RelayThread, options_from
+from allot.workers.shop_push import ShopPushThread
+from allot.workers.shop_push import options_from as push_options
 from allot.workers.sweeper import Sweeper
 
 log = logging.getLogger("allot")
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             workers.append(Sweeper(db, clock, settings.sweep_seconds, stop))
         if sweep and settings.relay:
             workers.append(RelayThread(db, clock, options_from(settings), stop))
+        if sweep and settings.relay and settings.shop_push:
+            workers.append(ShopPushThread(db, clock, push_options(settings), stop))
         for worker in workers:
             worker.start()
         # What start-up built lives as long as the process: keep the cycle collector from walking

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from allot.api import schemas as s
 from allot.api.deps import Admin, Ops, write
 from allot.api.problems import problem_responses
+from allot.api.push_schemas import PushStatusOut
 from allot.services import storefronts
 
 router = APIRouter(prefix="/v1/channels", tags=["storefronts"], responses=problem_responses())
@@ -40,7 +41,8 @@ class StorefrontOut(BaseModel):
     location_id: str | None
     api_base: str | None
     credentials: bool = Field(description="whether admin credentials are set (they are never shown)")
-    push: dict[str, Any] | None = None
+    push: PushStatusOut | None = Field(default=None, description="the stock push's health; null without admin "
+                                                                 "credentials")
 
 
 def _status(result: dict[str, Any]) -> int:

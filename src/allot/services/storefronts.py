@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, update
 
 from allot.domain.errors import Invalid, NotFound
+from allot.services import push_status
 from allot.services.catalog import require_channel
 from allot.store.bulk import insert_new
 from allot.store.tables import storefronts
@@ -71,7 +72,7 @@ def get(conn: Connection, channel: str) -> dict[str, Any]:
     found = connection(conn, channel)
     if found is None:
         raise NotFound(f"channel {channel!r} is not connected to a storefront", channel=channel)
-    return view(found)
+    return view(found) | {"push": push_status.status(conn, channel) if found.credentials else None}
 
 
 def view(found: Storefront) -> dict[str, Any]:

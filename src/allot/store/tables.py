@@ -353,6 +353,42 @@ Index("ix_stock_moves_reason_id", stock_moves.c.reason, stock_moves.c.id)
 
 # ── Availability pushed to the shop (migration 0008) ──
 
+# One row per connected channel: how far the push worker has followed the events, and its health.
+shop_push_channels = Table(
+    "shop_push_channels",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("cursor", BigInteger, nullable=False),  # last event position followed
+    # Which shop the remembered item ids belong to (platform and address, never a credential):
+    # a connection pointed at another shop forgets them and pushes everything again.
+    Column("shop", String(300), nullable=False),
+    Column("last_push_at", Stamp()),
+    Column("last_error", String(500)),
+    Column("last_error_at", Stamp()),
+)
+
+# One row per SKU × connected channel: what to push, coalesced. A change bumps `wanted`; a push
+# settles the version it read (`claimed`), so a change during a push is pushed again after it.
+shop_pushes = Table(
+    "shop_pushes",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("sku", String(100), primary_key=True),
+    Column("wanted", BigInteger, nullable=False, default=1),
+    Column("pushed", BigInteger, nullable=False, default=0),  # the last `wanted` settled
+    Column("claimed", BigInteger),
+    Column("lease_until", Stamp()),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Stamp(), nullable=False),
+    Column("shop_ref", String(300)),  # the shop's item for this SKU, found once and remembered
+    Column("missing", Boolean, nullable=False, default=False),  # the shop has no item with this SKU
+    Column("quantity", Integer),  # the last quantity the shop accepted
+    Column("pushed_at", Stamp()),
+    Column("last_error", String(500)),
+    Index("ix_shop_pushes_due", "next_attempt_at"),
+)
+
+
 
 # ── Trust, round two (migration 0009) ──
 # A signed-in dashboard session: the cookie carries a random id, this row says whether it still counts
