@@ -36,7 +36,7 @@ class Loose(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One webhook as the platform sent it; `key` is what makes a redelivery recognisable."""
+    """One webhook's headers as the platform sent them (any may be missing)."""
 
     topic: str | None
     delivery_id: str | None

@@ -17,6 +17,7 @@ from allot.store import deferred
 from allot.store.tables import holds, order_lines, orders, skus
 
 NEW_HOLD = insert(holds)  # built once; the hot path writes one per sale
+NEW_LINE = insert(order_lines)
 DEFAULT_TTL = 600
 MAX_TTL = 7 * 24 * 3600
 
@@ -125,6 +126,7 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
         ref=ref, channel=channel, priority=priority, customer=customer, created_at=now, email=extras.email,
         ignored_lines=extras.ignored_lines)).inserted_primary_key[0]
     shrunk: set[str] = set()
+    rows: list[dict[str, Any]] = []
     for n, item in enumerate(lines, start=1):
         book = books[item["sku"]]
         if item.get("hold_id"):
@@ -145,12 +147,13 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
                 refused.extra["line"] = n
                 raise
             values = {"priority": priority, "queued_at": queued_at, "seq": seq, "hold_id": None}
-        conn.execute(insert(order_lines), dict(
+        rows.append(dict(
             order_id=order_id, line=n, sku_id=book.id, channel=channel, qty=item["qty"], qty_shipped=0,
             qty_cancelled=0, open=True, allocation=takes_to_json(placed.takes), state=placed.state.value,
             promise_date=placed.promise_date, first_promise_date=placed.promise_date,
             external_id=item.get("external_id"), **values))
         book.events.append(Event("order_line.promised", book.sku, _promised(placed, item["qty"]), ref, n))
+    conn.execute(NEW_LINE, rows[0] if len(rows) == 1 else rows)  # every line in one statement
     for name in shrunk:
         books[name].replan({"op": "order.ingested" if extras.facts else "hold.confirmed_short", "order_ref": ref})
     save_all(books.values())
