@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection
 
+from allot import files_cli
 from allot.demo import load, load_volume
 from allot.domain.errors import AllotError
 from allot.services import audit, keys
@@ -34,6 +35,7 @@ db_app = typer.Typer(help="Database schema.")
 keys_app = typer.Typer(help="API keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+files_cli.register(app)  # allot import / allot export
 console = Console()
 
 
