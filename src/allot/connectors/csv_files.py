@@ -165,9 +165,10 @@ class Cells:
         except ValueError:
             self.bad.append((col, f"not a whole number: {value[:40]!r}"))
             return default
-        if not low <= number <= high:
-            self.bad.append((col, f"must be from {low} to {high}" if number >= low else
-                             ("must not be negative" if low == 0 else f"must be at least {low}")))
+        if number < 0:
+            self.bad.append((col, f"must not be negative: {number}"))
+        elif not low <= number <= high:
+            self.bad.append((col, f"must be from {low} to {high}"))
         return number
 
     def day(self, col: str, required: bool = False) -> date | None:

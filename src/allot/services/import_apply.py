@@ -93,7 +93,7 @@ def _sku(conn: Connection, row: dict[str, Any], now: datetime, out: Outcome) -> 
             out.note("unchanged")
     sku_id = conn.execute(select(skus.c.id).where(skus.c.sku == name)).scalar_one()
     held = dict(conn.execute(select(sku_channels.c.channel, sku_channels.c.quota)
-                             .where(sku_channels.c.sku_id == sku_id)).tuples().all())
+                             .where(sku_channels.c.sku_id == sku_id)).all())
     for channel, quota in quotas.items():
         if held.get(channel, -1) != quota:
             catalog.put_quota(conn, name, channel, quota)
@@ -164,7 +164,7 @@ class Heads:
         self.conn.execute(insert(self.table), rows)
         refs = [r["ref"] for r in rows]
         self.ids.update(self.conn.execute(select(self.table.c.ref, self.table.c.id)
-                                          .where(self.table.c.ref.in_(refs))).tuples().all())
+                                          .where(self.table.c.ref.in_(refs))).all())
 
 
 def _orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, progress: Progress,
