@@ -33,6 +33,8 @@ class Call:
     path: str
     json: Any = None
     params: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None  # a CSV body (imports)
+    headers: dict[str, str] | None = None
 
 
 class World:
@@ -144,6 +146,12 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     # No consent was asked for: a seller gets past the role check to the 409.
     ("POST", "/v1/orders/{ref}/lines/{n}/consent"): (
         lambda w: Call("POST", f"/v1/orders/{w.order()}/lines/1/consent", {"accept": True}), SELLERS, 409),
+    ("POST", "/v1/imports/{kind}"): (
+        lambda w: Call("POST", "/v1/imports/skus", content=f"sku,mode\n{unique('F')},stock\n".encode(),
+                       headers={"Content-Type": "text/csv"}), OPS, 200),
+    # No such job: ops gets past the role check to the 404.
+    ("GET", "/v1/imports/jobs/{job_id}"): (lambda w: Call("GET", f"/v1/imports/jobs/imp_{'0' * 32}"), OPS, 404),
+    ("GET", "/v1/exports/{kind}"): (lambda w: Call("GET", "/v1/exports/channels"), READERS, 200),
 }
 
 
@@ -190,7 +198,8 @@ def test_each_role_is_allowed_or_refused_with_403(
 ) -> None:
     build, allowed, success = MATRIX[(method, path)]
     call = build(world)
-    resp = clients[role].request(call.method, call.path, json=call.json, params=call.params)
+    resp = clients[role].request(call.method, call.path, json=call.json, params=call.params, content=call.content,
+                                 headers=call.headers)
     if role in allowed:
         assert resp.status_code == success, f"{role} {call.method} {call.path}: {resp.status_code} {resp.text}"
     else:
@@ -207,7 +216,8 @@ def test_every_endpoint_without_a_valid_key_is_401(
     ok(clients["admin"].delete(f"/v1/keys/{revoked['id']}"), 204)
     for key in (None, "not-a-key", revoked["secret"]):
         with roles_server.client(key) as anonymous:
-            resp = anonymous.request(call.method, call.path, json=call.json, params=call.params)
+            resp = anonymous.request(call.method, call.path, json=call.json, params=call.params, content=call.content,
+                                     headers=call.headers)
         assert resp.status_code == 401, f"{key} {call.method} {call.path}: {resp.status_code} {resp.text}"
         assert resp.headers["www-authenticate"] == "Bearer"
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from allot import web as dashboard
 from allot.api import problems
 from allot.api.deps import KeyCache
+from allot.api.files import router as files_router
 from allot.api.middleware import Guard
 from allot.api.routes import router
 from allot.api.webhooks import router as webhook_router
@@ -80,5 +81,6 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
 
     app.include_router(router)
     app.include_router(webhook_router)
+    app.include_router(files_router)
     dashboard.install(app, settings)
     return app
