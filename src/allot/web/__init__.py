@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from allot.settings import Settings
-from allot.web import purchasing, routes
+from allot.web import files, purchasing, routes
 from allot.web.guard import SignInRequired, WebError
 from allot.web.session import Sessions
 from allot.web.views import HERE, on_sign_in_required, on_web_error
@@ -18,4 +18,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(SignInRequired, on_sign_in_required)
     app.include_router(routes.router)
     app.include_router(purchasing.router)
+    app.include_router(files.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
