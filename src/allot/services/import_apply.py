@@ -20,6 +20,7 @@ from allot.services import catalog, stock
 from allot.services.book import Book, save_all
 from allot.services.common import Event
 from allot.services.import_checks import LineNumbers, chunks
+from allot.store.bulk import insert_rows
 from allot.store.tables import (
     channels,
     order_lines,
@@ -161,10 +162,9 @@ class Heads:
     def insert(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        self.conn.execute(insert(self.table), rows)
-        refs = [r["ref"] for r in rows]
-        self.ids.update(self.conn.execute(select(self.table.c.ref, self.table.c.id)
-                                          .where(self.table.c.ref.in_(refs))).all())
+        # RETURNING over many rows: SQLAlchemy sends them as multi-row VALUES, ids in the rows' order.
+        stmt = insert(self.table).returning(self.table.c.ref, self.table.c.id, sort_by_parameter_order=True)
+        self.ids.update(self.conn.execute(stmt, rows).all())
 
 
 def _orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, progress: Progress,
@@ -181,8 +181,7 @@ def _orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, pr
         heads.insert(list(firsts.values()))
         lines = [_order_line(row, numbers.number(row["ref"], row["line"]), heads.ids[row["ref"]],
                              books[row["sku"]], now) for _, row in batch if row["ref"] not in heads.skipped]
-        if lines:
-            conn.execute(insert(order_lines), lines)
+        insert_rows(conn, order_lines, LINE_COLUMNS, lines, as_is=frozenset({"allocation"}))
         for ref in firsts:
             out.note("created", f"order {ref}: created")
         out.unchanged += len(batch) - len(lines)
@@ -193,17 +192,19 @@ def _orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, pr
     save_all(books.values())
 
 
-def _order_line(row: dict[str, Any], n: int, order_id: Any, book: Book, now: datetime) -> dict[str, Any]:
+LINE_COLUMNS = ("order_id", "line", "sku_id", "channel", "priority", "queued_at", "seq", "qty", "qty_shipped",
+                "qty_cancelled", "open", "allocation", "state", "promise_date", "first_promise_date")
+
+
+def _order_line(row: dict[str, Any], n: int, order_id: Any, book: Book, now: datetime) -> tuple[Any, ...]:
     """A line sold before it reached Allot: its own queue time; state and promise as last told, which
-    the re-plan keeps or moves (and announces) like any other line's."""
+    the re-plan keeps or moves (and announces) like any other line's. No units yet: the re-plan places it."""
     queued_at = row["queued_at"] or row["created_at"] or now
     open_qty = row["qty"] - row["qty_shipped"] - row["qty_cancelled"]
     state = row["state"] or ("backordered" if open_qty else "shipped" if row["qty_shipped"] else "cancelled")
-    return {"order_id": order_id, "line": n, "sku_id": book.id, "channel": row["channel"],
-            "priority": row["priority"], "queued_at": queued_at, "seq": book.queue_imported(queued_at),
-            "qty": row["qty"], "qty_shipped": row["qty_shipped"], "qty_cancelled": row["qty_cancelled"],
-            "open": open_qty > 0, "hold_id": None, "allocation": [], "state": state,
-            "promise_date": row["promise_date"], "first_promise_date": row["first_promise_date"] or row["promise_date"]}
+    return (order_id, n, book.id, row["channel"], row["priority"], queued_at, book.queue_imported(queued_at),
+            row["qty"], row["qty_shipped"], row["qty_cancelled"], open_qty > 0, "[]", state, row["promise_date"],
+            row["first_promise_date"] or row["promise_date"])
 
 
 def _purchase_orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, progress: Progress,

@@ -171,3 +171,23 @@ def insert_new(conn: Connection, table: Table, values: dict[str, Any], keys: lis
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
     return conn.execute(stmt.returning(table.c[keys[0]])).first() is not None
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                as_is: frozenset[str] = frozenset()) -> None:
+    """Insert many rows given as tuples in `columns` order (an import's order lines).
+
+    PostgreSQL: COPY. SQLite: the driver's executemany, each distinct value converted once.
+    Columns in `as_is` are passed through unconverted (JSON already encoded as text).
+    """
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        fields = [copy_field if c in as_is else _once(copy_field) for c in columns]
+        _copy(conn, f"COPY {table.name} ({names}) FROM STDIN",
+              ("\t".join(f(v) for f, v in zip(fields, row, strict=True)) + "\n" for row in rows))
+        return
+    convert = [(lambda v: v) if c in as_is else _converter(conn, table.c[c]) for c in columns]
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in columns)})",
+                         [tuple(f(v) for f, v in zip(convert, row, strict=True)) for row in rows])
