@@ -118,7 +118,7 @@ def test_bad_headers_duplicate_refs_unknown_channels_and_non_numbers_are_each_na
 
 
 def test_bytes_that_are_not_utf8_are_a_bad_row_and_nothing_is_written(demo: Database, now: datetime) -> None:
-    data = "sku,channel,date,qty\nTERRA-MUG,web,2026-01-02,4\n".encode() + b"TERRA-MUG,web,2026-01-03,\xff\xfe\n"
+    data = b"sku,channel,date,qty\nTERRA-MUG,web,2026-01-02,4\n" + b"TERRA-MUG,web,2026-01-03,\xff\xfe\n"
     with pytest.raises(imports.BadFile) as bad:
         run(demo, "sales-history", data, now)
     assert bad.value.problems[0].line == 3 and "UTF-8" in bad.value.problems[0].reason

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import tempfile
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Annotated, Any, BinaryIO
@@ -90,7 +89,7 @@ def _run_job(ctx: Ctx, kind: str, dry_run: bool, body: IO[bytes], job: import_jo
         import_jobs.finish(ctx.db, job, "done", ctx.request.app.state.clock(), result=result)
     except imports.BadFile as bad:
         import_jobs.finish(ctx.db, job, "rejected", ctx.request.app.state.clock(), errors=of(bad)[1]["errors"])
-    except Exception as e:  # the job must end with a status, whatever went wrong
+    except Exception as e:  # noqa: BLE001 - the job must end with a status, whatever went wrong
         import_jobs.finish(ctx.db, job, "failed", ctx.request.app.state.clock(),
                            errors=[{"line": None, "column": None, "reason": f"{type(e).__name__}: {e}"[:500]}])
     finally:

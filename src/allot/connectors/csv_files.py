@@ -325,10 +325,8 @@ def write(kind: str, rows: Iterable[dict[str, Any]], chunk: int = 1000) -> Itera
     buffer = io.StringIO()
     out = csv.writer(buffer, lineterminator="\n")
     out.writerow(columns)
-    n = 0
-    for row in rows:
+    for n, row in enumerate(rows, start=1):
         out.writerow([cell(row.get(c)) for c in columns])
-        n += 1
         if n % chunk == 0:
             yield buffer.getvalue()
             buffer.seek(0)

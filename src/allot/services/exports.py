@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select
 
-from allot.domain.errors import NotFound
 from allot.connectors.csv_files import EXPORTS
+from allot.domain.errors import NotFound
 from allot.services.book import takes_from_json
 from allot.store.db import Database
 from allot.store.tables import (
