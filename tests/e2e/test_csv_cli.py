@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from allot.demo import load
@@ -14,12 +15,10 @@ ALLOT = str(Path(sys.executable).parent / "allot")
 
 def allot(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "ALLOT_DATABASE_URL": f"sqlite:///{tmp / 'allot.db'}", "COLUMNS": "200"}
-    return subprocess.run([ALLOT, *args], env=env, cwd=tmp, capture_output=True, text=True, timeout=120)
+    return subprocess.run([ALLOT, *args], env=env, cwd=tmp, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_the_command_line_lists_every_bad_row_dry_runs_and_imports(tmp_path: Path) -> None:
-    from datetime import UTC, datetime
-
     db = sqlite_db(tmp_path / "allot.db")
     load(db, datetime.now(UTC))
     db.dispose()

@@ -20,7 +20,7 @@ from allot.services import catalog, stock
 from allot.services.book import Book, save_all
 from allot.services.common import Event
 from allot.services.import_checks import LineNumbers, chunks
-from allot.store.bulk import insert_rows
+from allot.store.bulk import ids_by_ref, insert_rows
 from allot.store.tables import (
     channels,
     order_lines,
@@ -154,17 +154,15 @@ class Heads:
         """The refs of a chunk not seen yet and not held before: to be inserted now."""
         fresh = refs - self.ids.keys() - self.skipped
         if fresh:
-            held = set(self.conn.execute(select(self.table.c.ref).where(self.table.c.ref.in_(fresh))).scalars())
+            held = {ref for ref, _ in ids_by_ref(self.conn, self.table, sorted(fresh))}
             self.skipped |= held
             fresh -= held
         return fresh
 
-    def insert(self, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        # RETURNING over many rows: SQLAlchemy sends them as multi-row VALUES, ids in the rows' order.
-        stmt = insert(self.table).returning(self.table.c.ref, self.table.c.id, sort_by_parameter_order=True)
-        self.ids.update(self.conn.execute(stmt, rows).all())
+    def insert(self, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        """Insert new heads (the ref first in each row), in file order, and learn their ids."""
+        insert_rows(self.conn, self.table, columns, rows)
+        self.ids.update(ids_by_ref(self.conn, self.table, [row[0] for row in rows]))
 
 
 def _orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, progress: Progress,
@@ -176,9 +174,9 @@ def _orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, pr
         firsts = {}
         for _, row in batch:
             if row["ref"] in fresh and row["ref"] not in firsts:
-                firsts[row["ref"]] = {"ref": row["ref"], "channel": row["channel"], "priority": row["priority"],
-                                      "customer": row["customer"], "created_at": row["created_at"] or now}
-        heads.insert(list(firsts.values()))
+                firsts[row["ref"]] = (row["ref"], row["channel"], row["priority"], row["customer"],
+                                      row["created_at"] or now)
+        heads.insert(("ref", "channel", "priority", "customer", "created_at"), list(firsts.values()))
         lines = [_order_line(row, numbers.number(row["ref"], row["line"]), heads.ids[row["ref"]],
                              books[row["sku"]], now) for _, row in batch if row["ref"] not in heads.skipped]
         insert_rows(conn, order_lines, LINE_COLUMNS, lines, as_is=frozenset({"allocation"}))
@@ -217,9 +215,9 @@ def _purchase_orders(conn: Connection, rows: Rows, sku_names: set[str], now: dat
         firsts = {}
         for _, row in batch:
             if row["ref"] in fresh and row["ref"] not in firsts:
-                firsts[row["ref"]] = {"ref": row["ref"], "supplier": row["supplier"], "status": row["status"],
-                                      "created_at": now}
-        heads.insert(list(firsts.values()))  # in file order: a PO's place among the buckets follows it
+                firsts[row["ref"]] = (row["ref"], row["supplier"], row["status"], now)
+        # In file order: a PO's place among the buckets (its id) follows the file.
+        heads.insert(("ref", "supplier", "status", "created_at"), list(firsts.values()))
         lines = []
         for _, row in batch:
             if row["ref"] not in heads.skipped:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from allot.connectors.csv_files import BadRow, Problem, parse_row
+from allot.store.bulk import ids_by_ref
 from allot.store.tables import channels, order_lines, orders, po_lines, purchase_orders, skus
 
 CHUNK = 1000  # rows checked (and later written) together: bounded memory, few round trips
@@ -148,14 +149,14 @@ class Checker:
 
 def _stored_lines(conn: Connection, is_order: bool, refs: set[str]) -> dict[str, dict[int, tuple[Any, ...]]]:
     """The lines Allot already holds for these refs: {ref: {line: (sku, qty, channel or expected_date)}}."""
-    if is_order:
-        head, body = orders, order_lines
-        stmt = select(head.c.ref, body.c.line, skus.c.sku, body.c.qty, body.c.channel)
-    else:
-        head, body = purchase_orders, po_lines
-        stmt = select(head.c.ref, body.c.line, skus.c.sku, body.c.qty, body.c.expected_date)
-    stmt = (stmt.join(body, body.c[f"{'order' if is_order else 'po'}_id"] == head.c.id)
-            .join(skus, skus.c.id == body.c.sku_id).where(head.c.ref.in_(refs)))
+    head, body = (orders, order_lines) if is_order else (purchase_orders, po_lines)
+    held = ids_by_ref(conn, head, sorted(refs))  # usually none: one cheap query per chunk
+    if not held:
+        return {}
+    last = body.c.channel if is_order else body.c.expected_date
+    stmt = (select(head.c.ref, body.c.line, skus.c.sku, body.c.qty, last)
+            .join(body, body.c[f"{'order' if is_order else 'po'}_id"] == head.c.id)
+            .join(skus, skus.c.id == body.c.sku_id).where(head.c.id.in_([i for _, i in held])))
     out: dict[str, dict[int, tuple[Any, ...]]] = {}
     for ref, n, sku, qty, last in conn.execute(stmt):
         out.setdefault(ref, {})[n] = (sku, qty, last)

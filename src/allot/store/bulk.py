@@ -191,3 +191,16 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
     convert = [(lambda v: v) if c in as_is else _converter(conn, table.c[c]) for c in columns]
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in columns)})",
                          [tuple(f(v) for f, v in zip(convert, row, strict=True)) for row in rows])
+
+
+def ids_by_ref(conn: Connection, table: Table, refs: Sequence[str]) -> list[tuple[str, Any]]:
+    """(ref, id) of the rows with these refs. On PostgreSQL one array parameter (`= ANY`), not an
+    IN list of thousands of parameters that the driver would parse and send one by one."""
+    if not refs:
+        return []
+    if conn.dialect.name == "postgresql":
+        return [tuple(r) for r in conn.exec_driver_sql(f"SELECT ref, id FROM {table.name} WHERE ref = ANY(%s)",
+                                                       (list(refs),))]
+    marks = ", ".join("?" for _ in refs)
+    return [tuple(r) for r in conn.exec_driver_sql(f"SELECT ref, id FROM {table.name} WHERE ref IN ({marks})",
+                                                   tuple(refs))]
