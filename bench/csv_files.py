@@ -54,8 +54,8 @@ def write_orders(path: Path, lines: int) -> None:
                 written += 1
 
 
-def measured(args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one `allot` process."""
+def measured(args: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one `allot` process."""
     started = time.perf_counter()
     child = subprocess.Popen([ALLOT, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
@@ -63,7 +63,7 @@ def measured(args: list[str], env: dict[str, str]) -> tuple[float, float]:
     if status != 0:
         raise RuntimeError(f"allot {' '.join(args)} failed: {child.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
     child.stderr.close()  # type: ignore[union-attr]
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def fresh(url: str, folder: Path) -> None:
@@ -80,16 +80,17 @@ def fresh(url: str, folder: Path) -> None:
 
 def bench(url: str, folder: Path, runs: int, lines: int) -> dict[str, list[float]]:
     env = {**os.environ, "ALLOT_DATABASE_URL": url}
-    figures: dict[str, list[float]] = {"import_s": [], "import_mb": [], "export_s": [], "export_mb": [],
-                                       "small_export_mb": []}
+    figures: dict[str, list[float]] = {"import_s": [], "import_cpu": [], "import_mb": [], "export_s": [],
+                                       "export_mb": [], "small_export_mb": []}
     for _ in range(runs):
         fresh(url, folder)
         for kind in ("channels", "skus", "stock", "purchase-orders"):
             measured(["import", kind, str(folder / f"{kind}.csv")], env)
-        seconds, mb = measured(["import", "orders", str(folder / "orders.csv")], env)
+        seconds, mb, cpu = measured(["import", "orders", str(folder / "orders.csv")], env)
         figures["import_s"].append(seconds)
+        figures["import_cpu"].append(cpu)
         figures["import_mb"].append(mb)
-        seconds, mb = measured(["export", "order-lines", str(folder / "out.csv")], env)
+        seconds, mb, _ = measured(["export", "order-lines", str(folder / "out.csv")], env)
         exported = sum(1 for _ in (folder / "out.csv").open()) - 1
         assert exported == lines, f"exported {exported} lines, expected {lines}"
         figures["export_s"].append(seconds)
@@ -111,13 +112,14 @@ def main() -> None:
         write_orders(folder / "orders.csv", opts.lines)
         targets = {"sqlite": f"sqlite:///{folder / 'bench.db'}", "postgres": opts.pg}
         print(f"{opts.lines:,} order lines ({(folder / 'orders.csv').stat().st_size / 1e6:.1f} MB of CSV), "
-              f"medians of {opts.runs}")
-        print(f"{'database':<10} {'import s':>9} {'import MB':>10} {'export s':>9} {'export MB':>10} {'tiny export MB':>15}")
+              f"medians of {opts.runs}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(f"{'database':<10} {'import s':>9} {'import cpu s':>13} {'import MB':>10} {'export s':>9} "
+              f"{'export MB':>10} {'tiny export MB':>15}")
         for name, url in targets.items():
             if url is None or (opts.only and opts.only != name):
                 continue
             f = {k: statistics.median(v) for k, v in bench(url, folder, opts.runs, opts.lines).items()}
-            print(f"{name:<10} {f['import_s']:>9.1f} {f['import_mb']:>10.0f} {f['export_s']:>9.1f} "
+            print(f"{name:<10} {f['import_s']:>9.1f} {f['import_cpu']:>13.1f} {f['import_mb']:>10.0f} {f['export_s']:>9.1f} "
                   f"{f['export_mb']:>10.0f} {f['small_export_mb']:>15.0f}", flush=True)
 
 

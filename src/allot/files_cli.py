@@ -56,7 +56,7 @@ def import_file(
             checking = bar.add_task(f"checking {file.name}", total=None)
             checked = imports.count_rows(db, kind, lambda: file.open("rb"))
             bar.remove_task(checking)
-            task = bar.add_task("dry run" if dry_run else "importing", total=checked[0])
+            task = bar.add_task("dry run" if dry_run else "importing", total=checked.rows)
             result = imports.run(db, kind, lambda: file.open("rb"), now, dry_run=dry_run, actor=audit.CLI,
                                  change=change, progress=lambda n: bar.update(task, completed=n), checked=checked)
     except imports.BadFile as bad:

@@ -83,7 +83,7 @@ async def import_file(kind: Kind, ctx: Ops, dry_run: Annotated[bool, Query()] = 
 def _run_job(ctx: Ctx, kind: str, dry_run: bool, body: IO[bytes], job: import_jobs.Job) -> None:
     try:
         checked = imports.count_rows(ctx.db, kind, opener(body))
-        job.rows_total = checked[0]
+        job.rows_total = checked.rows
         result = imports.run(ctx.db, kind, opener(body), ctx.now, dry_run=dry_run, actor=ctx.actor,
                              change=change(ctx, kind, dry_run), progress=job.advance, checked=checked)
         import_jobs.finish(ctx.db, job, "done", ctx.request.app.state.clock(), result=result)

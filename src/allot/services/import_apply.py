@@ -19,8 +19,8 @@ from sqlalchemy import Connection, insert, select, update
 from allot.services import catalog, stock
 from allot.services.book import Book, save_all
 from allot.services.common import Event
-from allot.services.import_checks import LineNumbers, chunks
-from allot.store.bulk import ids_by_ref, insert_rows
+from allot.services.import_checks import Checked, LineNumbers, chunks
+from allot.store.bulk import insert_heads, insert_rows
 from allot.store.tables import (
     channels,
     order_lines,
@@ -58,14 +58,13 @@ class Outcome:
                 "unchanged": self.unchanged, "changes": self.changes}
 
 
-def apply(conn: Connection, kind: str, rows: Rows, sku_names: set[str], now: datetime,
-          progress: Progress) -> Outcome:
+def apply(conn: Connection, kind: str, rows: Rows, checked: Checked, now: datetime, progress: Progress) -> Outcome:
     """Write checked rows of one kind; the caller's transaction makes the file all or nothing."""
     out = Outcome(kind)
     if kind == "orders":
-        _orders(conn, rows, sku_names, now, progress, out)
+        _orders(conn, rows, checked, now, progress, out)
     elif kind == "purchase-orders":
-        _purchase_orders(conn, rows, sku_names, now, progress, out)
+        _purchase_orders(conn, rows, checked, now, progress, out)
     else:
         write = {"skus": _sku, "channels": _channel, "stock": _count, "sales-history": _history}[kind]
         for batch in chunks(rows):
@@ -80,25 +79,29 @@ def _sku(conn: Connection, row: dict[str, Any], now: datetime, out: Outcome) -> 
     name, quotas = row["sku"], row["quotas"]
     settings = {k: v for k, v in row.items() if k not in ("sku", "quotas")}
     found = conn.execute(select(skus).where(skus.c.sku == name)).first()
+    said: list[str] = []
     if found is None:
         catalog.put_sku(conn, name, settings, now)
-        out.note("created", f"SKU {name}: created ({settings['mode']})")
     else:
         was = {k: getattr(found, k) for k in settings}
         was["incoming_buffer"] = Decimal(was["incoming_buffer"] or 0)
         moved = [k for k in settings if was[k] != settings[k]]
         if moved:
             catalog.put_sku(conn, name, settings, now)
-            out.note("updated", f"SKU {name}: " + ", ".join(f"{k} {was[k]} → {settings[k]}" for k in moved))
-        else:
-            out.note("unchanged")
+            said += [f"{k} {was[k]} → {settings[k]}" for k in moved]
     sku_id = conn.execute(select(skus.c.id).where(skus.c.sku == name)).scalar_one()
     held = dict(conn.execute(select(sku_channels.c.channel, sku_channels.c.quota)
                              .where(sku_channels.c.sku_id == sku_id)).all())
     for channel, quota in quotas.items():
         if held.get(channel, -1) != quota:
             catalog.put_quota(conn, name, channel, quota)
-            out.note("updated", f"SKU {name}: quota on {channel} {held.get(channel)} → {quota}")
+            said.append(f"quota on {channel} {held.get(channel)} → {quota}")
+    if found is None:
+        out.note("created", f"SKU {name}: created ({settings['mode']})")
+    elif said:
+        out.note("updated", f"SKU {name}: " + ", ".join(said))
+    else:
+        out.note("unchanged")
 
 
 def _channel(conn: Connection, row: dict[str, Any], now: datetime, out: Outcome) -> None:
@@ -145,30 +148,24 @@ class Heads:
     """Orders or POs inserted on the first row of their ref; a ref Allot held before is skipped whole
     (the first pass proved its rows identical)."""
 
-    def __init__(self, conn: Connection, table: Any) -> None:
+    def __init__(self, conn: Connection, table: Any, held: set[str]) -> None:
         self.conn, self.table = conn, table
         self.ids: dict[str, Any] = {}
-        self.skipped: set[str] = set()
+        self.skipped = held  # refs Allot held before, found by the first pass
 
     def sort(self, refs: set[str]) -> set[str]:
         """The refs of a chunk not seen yet and not held before: to be inserted now."""
-        fresh = refs - self.ids.keys() - self.skipped
-        if fresh:
-            held = {ref for ref, _ in ids_by_ref(self.conn, self.table, sorted(fresh))}
-            self.skipped |= held
-            fresh -= held
-        return fresh
+        return refs - self.ids.keys() - self.skipped
 
     def insert(self, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         """Insert new heads (the ref first in each row), in file order, and learn their ids."""
-        insert_rows(self.conn, self.table, columns, rows)
-        self.ids.update(ids_by_ref(self.conn, self.table, [row[0] for row in rows]))
+        self.ids.update(insert_heads(self.conn, self.table, columns, rows))
 
 
-def _orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, progress: Progress,
+def _orders(conn: Connection, rows: Rows, checked: Checked, now: datetime, progress: Progress,
             out: Outcome) -> None:
-    books = Book.open(conn, sku_names, now)  # every SKU locked first, in key order
-    heads, numbers = Heads(conn, orders), LineNumbers()
+    books = Book.open(conn, checked.skus, now)  # every SKU locked first, in key order
+    heads, numbers = Heads(conn, orders, checked.held_refs), LineNumbers()
     for batch in chunks(rows):
         fresh = heads.sort({row["ref"] for _, row in batch})
         firsts = {}
@@ -205,10 +202,10 @@ def _order_line(row: dict[str, Any], n: int, order_id: Any, book: Book, now: dat
             row["first_promise_date"] or row["promise_date"])
 
 
-def _purchase_orders(conn: Connection, rows: Rows, sku_names: set[str], now: datetime, progress: Progress,
+def _purchase_orders(conn: Connection, rows: Rows, checked: Checked, now: datetime, progress: Progress,
                      out: Outcome) -> None:
-    books = Book.open(conn, sku_names, now)
-    heads, numbers = Heads(conn, purchase_orders), LineNumbers()
+    books = Book.open(conn, checked.skus, now)
+    heads, numbers = Heads(conn, purchase_orders, checked.held_refs), LineNumbers()
     touched: set[tuple[str, str]] = set()
     for batch in chunks(rows):
         fresh = heads.sort({row["ref"] for _, row in batch})

@@ -25,6 +25,7 @@ class Checked:
     rows: int = 0
     problems: list[Problem] = field(default_factory=list)
     skus: set[str] = field(default_factory=set)
+    held_refs: set[str] = field(default_factory=set)  # orders or POs in the file that Allot already holds
 
 
 class LineNumbers:
@@ -137,6 +138,7 @@ class Checker:
                 names = "channel, priority and customer" if is_order else "supplier and status"
                 self.bad(line, "ref", f"{ref}: every row of one ref must have the same {names}")
             if ref in stored:
+                self.found.held_refs.add(ref)
                 self._same_as_stored(line, row, n, stored[ref])
 
     def _same_as_stored(self, line: int, row: dict[str, Any], n: int, lines: dict[int, tuple[Any, ...]]) -> None:

@@ -50,8 +50,9 @@ def require_kind(kind: str) -> None:
         raise NotFound(f"no import of {kind!r}; kinds: {', '.join(IMPORTS)}", kind=kind)
 
 
-def count_rows(db: Database, kind: str, opener: Opener) -> tuple[int, set[str]]:
-    """The first pass: raises BadFile unless every row is good; returns the rows and the SKUs they touch."""
+def count_rows(db: Database, kind: str, opener: Opener) -> Checked:
+    """The first pass: raises BadFile unless every row is good; returns the rows' count, the SKUs they
+    touch and the refs Allot already holds."""
     require_kind(kind)
     with opener() as stream:
         reader = Reader(stream, kind)
@@ -60,18 +61,18 @@ def count_rows(db: Database, kind: str, opener: Opener) -> tuple[int, set[str]]:
     problems = sorted(reader.problems + found.problems, key=lambda p: p.line)
     if problems:
         raise BadFile(problems)
-    return found.rows, found.skus
+    return found
 
 
 def run(db: Database, kind: str, opener: Opener, now: datetime, *, dry_run: bool, actor: audit.Actor,
         change: audit.Change, progress: Progress = lambda _: None,
-        checked: tuple[int, set[str]] | None = None) -> dict[str, Any]:
+        checked: Checked | None = None) -> dict[str, Any]:
     """Import one file all or nothing: every row is checked before any is written."""
-    total, sku_names = checked or count_rows(db, kind, opener)
+    checked = checked or count_rows(db, kind, opener)
     try:
         with opener() as stream, db.write() as conn:
             reader = Reader(stream, kind)
-            outcome = apply(conn, kind, parsed(kind, reader.rows(), Checked()), sku_names, now, progress)
+            outcome = apply(conn, kind, parsed(kind, reader.rows(), Checked()), checked, now, progress)
             result = {**outcome.as_dict(), "dry_run": dry_run}
             if dry_run:
                 raise _DryRun(outcome)
@@ -80,5 +81,5 @@ def run(db: Database, kind: str, opener: Opener, now: datetime, *, dry_run: bool
                 {**change.summary, "result": {k: v for k, v in result.items() if k != "changes"}}))
     except _DryRun as done:
         result = {**done.outcome.as_dict(), "dry_run": True}
-    return {**result, "rows_total": total}
+    return {**result, "rows_total": checked.rows}
 

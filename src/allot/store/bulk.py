@@ -204,3 +204,24 @@ def ids_by_ref(conn: Connection, table: Table, refs: Sequence[str]) -> list[tupl
     marks = ", ".join("?" for _ in refs)
     return [tuple(r) for r in conn.exec_driver_sql(f"SELECT ref, id FROM {table.name} WHERE ref IN ({marks})",
                                                    tuple(refs))]
+
+
+def insert_heads(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """Insert rows whose first column is `ref`; returns (ref, id) of each.
+
+    PostgreSQL: one INSERT … SELECT FROM unnest(one array per column) … RETURNING. Looking the
+    ids up afterwards would not do: within the import's transaction the table grows from nothing,
+    its statistics still say empty, and every lookup becomes a scan of everything inserted so far.
+    """
+    if not rows:
+        return []
+    if conn.dialect.name != "postgresql":
+        insert_rows(conn, table, columns, rows)
+        return ids_by_ref(conn, table, [row[0] for row in rows])
+    casts = ", ".join(f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns)
+    arrays = tuple(list(values) for values in zip(*rows, strict=True))
+    if conn.info.get(WRITES) is not None:
+        conn.info[WRITES] += 1
+    return [tuple(r) for r in conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({casts}) RETURNING ref, id", arrays)]
+
