@@ -20,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Connection
 
-from allot import startup
+from allot import files_cli, startup
 from allot.api import serving
 from allot.demo import load, load_volume
 from allot.domain.errors import AllotError
@@ -41,6 +41,7 @@ keys_app = typer.Typer(help="API keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(shop_app, name="shop")
+files_cli.register(app)  # allot import / allot export
 console = Console()
 
 

@@ -34,7 +34,7 @@ class Call:
     path: str
     json: Any = None
     params: dict[str, str] = field(default_factory=dict)
-    content: bytes | None = None
+    content: bytes | None = None  # a raw body: a CSV import, a shop's signed webhook
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -195,6 +195,12 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
         OPS, 200),
     ("POST", "/v1/purchase-orders/{ref}/cancel/preview"): (
         lambda w: Call("POST", f"/v1/purchase-orders/{w.po()}/cancel/preview"), OPS, 200),
+    ("POST", "/v1/imports/{kind}"): (
+        lambda w: Call("POST", "/v1/imports/skus", content=f"sku,mode\n{unique('F')},stock\n".encode(),
+                       headers={"Content-Type": "text/csv"}), OPS, 200),
+    # No such job: ops gets past the role check to the 404.
+    ("GET", "/v1/imports/jobs/{job_id}"): (lambda w: Call("GET", f"/v1/imports/jobs/imp_{'0' * 32}"), OPS, 404),
+    ("GET", "/v1/exports/{kind}"): (lambda w: Call("GET", "/v1/exports/channels"), READERS, 200),
 }
 
 
@@ -273,7 +279,8 @@ def test_every_endpoint_without_a_valid_key_is_401(
     ok(clients["admin"].delete(f"/v1/keys/{revoked['id']}"), 204)
     for key in (None, "not-a-key", revoked["secret"]):
         with roles_server.client(key) as anonymous:
-            resp = anonymous.request(call.method, call.path, json=call.json, params=call.params)
+            resp = anonymous.request(call.method, call.path, json=call.json, params=call.params, content=call.content,
+                                     headers=call.headers)
         assert resp.status_code == 401, f"{key} {call.method} {call.path}: {resp.status_code} {resp.text}"
         assert resp.headers["www-authenticate"] == "Bearer"
 

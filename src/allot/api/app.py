@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from allot import web as dashboard
 from allot.api import docs, problems, throttle
 from allot.api.deps import KeyCache
+from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
 from allot.api.lists import router as lists_router
 from allot.api.middleware import Guard
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(lists_router)
     app.include_router(previews_router)
     app.include_router(holds_router)
+    app.include_router(files_router)
     dashboard.install(app, settings)
     docs.install(app)
     return app

@@ -32,6 +32,9 @@ API_HEADERS = {
 # Swagger UI and ReDoc load their script from a CDN and run inline code: no CSP there. Static files
 # may be cached. Dashboard pages set their own policy (web/views.py); a header already set is kept.
 UNRESTRICTED_PATHS = ("/docs", "/redoc", "/static/")
+# CSV imports (API and dashboard) are spooled to disk as they arrive, never held whole: a larger cap.
+UPLOAD_PATHS = ("/v1/imports/", "/import")
+UPLOAD_MAX_BODY = 512 * 1024 * 1024
 
 
 class BodyTooLarge(HTTPException):
@@ -68,11 +71,12 @@ class Guard:
         rid = _choose_request_id(headers)
         scope[REQUEST_ID] = rid
         send = _decorating(send, rid, _headers_for(scope["path"]))
+        limit = UPLOAD_MAX_BODY if scope["path"].startswith(UPLOAD_PATHS) else self.max_body
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            await _too_large(self.max_body, scope, send)
+        if declared.isdigit() and int(declared) > limit:
+            await _too_large(limit, scope, send)
             return
-        await self.app(scope, _counting(receive, self.max_body), send)
+        await self.app(scope, _counting(receive, limit), send)
 
 
 def _decorating(send: Send, rid: str, extra: dict[bytes, bytes]) -> Send:

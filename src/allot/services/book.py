@@ -358,6 +358,16 @@ class Book:
         self.dirty = True
         return queued_at, seq
 
+    def queue_imported(self, queued_at: datetime) -> int:
+        """The sequence for a line sold before it reached Allot (a CSV import): it keeps its own queue
+        time, and lines imported with the same time keep the file's order."""
+        seq = self.next_seq
+        self.next_seq += 1
+        if self.last_queued_at is None or queued_at > self.last_queued_at:
+            self.last_queued_at = queued_at
+        self.dirty = True
+        return seq
+
     def sell(self, key: str, qty: int, channel: str, priority: int, place: tuple[datetime, int]) -> Placement:
         """Accept the sale only if its channel may sell it and no other line loses a unit."""
         line = Demand(key, qty, channel, priority, place[0], place[1])

@@ -171,3 +171,57 @@ def insert_new(conn: Connection, table: Table, values: dict[str, Any], keys: lis
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = dialect_insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
     return conn.execute(stmt.returning(table.c[keys[0]])).first() is not None
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                as_is: frozenset[str] = frozenset()) -> None:
+    """Insert many rows given as tuples in `columns` order (an import's order lines).
+
+    PostgreSQL: COPY. SQLite: the driver's executemany, each distinct value converted once.
+    Columns in `as_is` are passed through unconverted (JSON already encoded as text).
+    """
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        fields = [copy_field if c in as_is else _once(copy_field) for c in columns]
+        _copy(conn, f"COPY {table.name} ({names}) FROM STDIN",
+              ("\t".join(f(v) for f, v in zip(fields, row, strict=True)) + "\n" for row in rows))
+        return
+    convert = [(lambda v: v) if c in as_is else _converter(conn, table.c[c]) for c in columns]
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in columns)})",
+                         [tuple(f(v) for f, v in zip(convert, row, strict=True)) for row in rows])
+
+
+def ids_by_ref(conn: Connection, table: Table, refs: Sequence[str]) -> list[tuple[str, Any]]:
+    """(ref, id) of the rows with these refs. On PostgreSQL one array parameter (`= ANY`), not an
+    IN list of thousands of parameters that the driver would parse and send one by one."""
+    if not refs:
+        return []
+    if conn.dialect.name == "postgresql":
+        return [tuple(r) for r in conn.exec_driver_sql(f"SELECT ref, id FROM {table.name} WHERE ref = ANY(%s)",
+                                                       (list(refs),))]
+    marks = ", ".join("?" for _ in refs)
+    return [tuple(r) for r in conn.exec_driver_sql(f"SELECT ref, id FROM {table.name} WHERE ref IN ({marks})",
+                                                   tuple(refs))]
+
+
+def insert_heads(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """Insert rows whose first column is `ref`; returns (ref, id) of each.
+
+    PostgreSQL: one INSERT … SELECT FROM unnest(one array per column) … RETURNING. Looking the
+    ids up afterwards would not do: within the import's transaction the table grows from nothing,
+    its statistics still say empty, and every lookup becomes a scan of everything inserted so far.
+    """
+    if not rows:
+        return []
+    if conn.dialect.name != "postgresql":
+        insert_rows(conn, table, columns, rows)
+        return ids_by_ref(conn, table, [row[0] for row in rows])
+    casts = ", ".join(f"%s::{table.c[c].type.compile(dialect=conn.dialect)}[]" for c in columns)
+    arrays = tuple(list(values) for values in zip(*rows, strict=True))
+    if conn.info.get(WRITES) is not None:
+        conn.info[WRITES] += 1
+    return [tuple(r) for r in conn.exec_driver_sql(
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({casts}) RETURNING ref, id", arrays)]
+

@@ -350,6 +350,35 @@ Index("ix_stock_moves_reason_id", stock_moves.c.reason, stock_moves.c.id)
 
 # ── Files: CSV imports and sales history (migration 0007) ──
 
+# Past demand brought over from an old system (CSV `sales-history`): forecasting reads it, planning never does.
+sales_history = Table(
+    "sales_history",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("qty", Integer, nullable=False),
+    UniqueConstraint("sku_id", "channel", "date", name="uq_sales_history_sku_channel_date"),
+)
+
+# An import over HTTP that runs in the background: its progress figure and, once done, its outcome.
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),  # running, done, rejected (bad rows), failed
+    Column("rows_total", Integer),
+    Column("rows_done", Integer, nullable=False, default=0),
+    Column("errors", JSON, nullable=False),
+    Column("result", JSON),
+    Column("api_key_id", BigInteger),
+    Column("created_at", Stamp(), nullable=False),
+    Column("finished_at", Stamp()),
+)
+
 
 # ── Availability pushed to the shop (migration 0008) ──
 
