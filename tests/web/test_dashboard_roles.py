@@ -106,6 +106,12 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
         lambda w: (f"/purchase-orders/{w.po()}/cancel", {"nonce": unique("n")}), EDITORS, 303),
     ("GET", "/holds"): (lambda w: (f"/holds?status=active&sku={w.held_sku()}", None), READERS, 200),
     ("POST", "/holds/release"): (lambda w: ("/holds/release", {"sku": w.sku()}), EDITORS, 303),
+    ("GET", "/channels"): (lambda w: ("/channels", None), READERS, 200),
+    ("GET", "/channels/{name}"): (lambda w: ("/channels/web", None), READERS, 200),
+    ("GET", "/import"): (lambda w: ("/import", None), EDITORS, 200),
+    # No file uploaded, no upload to confirm: an editor gets past the role check to the form's refusal.
+    ("POST", "/import/preview"): (lambda w: ("/import/preview", {"kind": "skus"}), EDITORS, 422),
+    ("POST", "/import/confirm"): (lambda w: ("/import/confirm", {"kind": "skus", "token": "0" * 32}), EDITORS, 409),
 }
 REFUSED_AS = {("POST", "/signin"): {"anonymous": 401}}  # no key of its own: the form says the key is not valid
 
