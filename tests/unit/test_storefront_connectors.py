@@ -106,3 +106,17 @@ def test_a_line_with_a_sku_or_name_longer_than_allot_keeps_is_still_read() -> No
     order["line_items"][3] |= {"sku": "S" * 300, "name": "N" * 1000}
     placed = shopify.translate("orders/create", json.dumps(order).encode())
     assert isinstance(placed, PlaceOrder) and placed.lines[3].sku == "S" * 300
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "\ud800"])
+@pytest.mark.parametrize("field", ["email", "sku", "name"])
+def test_text_no_database_can_keep_is_refused_naming_the_field(bad: str, field: str) -> None:
+    """NUL and lone surrogates would fail in the database (500, retried for ever): they are a 422 instead."""
+    order = json.loads(raw("shopify_orders_create"))
+    if field == "email":
+        order["email"] = bad
+    else:
+        order["line_items"][0][field] = bad
+    with pytest.raises(Invalid) as refused:
+        shopify.translate("orders/create", json.dumps(order).encode())
+    assert field in str(refused.value.field)

@@ -1,7 +1,7 @@
 """CSV files over HTTP: `POST /v1/imports/{kind}` (a `text/csv` body) and `GET /v1/exports/{kind}` (streamed).
 
 A body up to SYNC_BYTES is imported while the client waits: 200 with what changed, or 422 listing
-every bad row. A larger one becomes a job: 202 with its id at once, then `GET /v1/imports/{id}`
+every bad row. A larger one becomes a job: 202 with its id at once, then `GET /v1/imports/jobs/{id}`
 shows its progress (`rows_done` of `rows_total`) and, when it ends, its outcome. The body is
 spooled to a temporary file as it arrives, so neither path holds a large file in memory.
 """
@@ -69,7 +69,8 @@ async def import_file(kind: Kind, ctx: Ops, dry_run: Annotated[bool, Query()] = 
     _check_type(ctx.request)
     body, size = await _spool(ctx.request)
     if size > SYNC_BYTES:
-        job = import_jobs.start(ctx.db, kind, dry_run, ctx.principal.key_id, ctx.now)
+        # A write: in a thread, so a busy database (SQLite's one writer) never stalls the event loop.
+        job = await run_in_threadpool(import_jobs.start, ctx.db, kind, dry_run, ctx.principal.key_id, ctx.now)
         threading.Thread(target=_run_job, args=(ctx, kind, dry_run, body, job), daemon=True).start()
         return JSONResponse(plain(import_jobs.view(job)), status_code=202,
                             headers={"Location": f"/v1/imports/jobs/{job.id}"})

@@ -33,7 +33,7 @@ API_HEADERS = {
 # may be cached. Dashboard pages set their own policy (web/views.py); a header already set is kept.
 UNRESTRICTED_PATHS = ("/docs", "/redoc", "/static/")
 # CSV imports (API and dashboard) are spooled to disk as they arrive, never held whole: a larger cap.
-UPLOAD_PATHS = ("/v1/imports/", "/import")
+UPLOAD_PATHS = ("/v1/imports/", "/import/preview")
 UPLOAD_MAX_BODY = 512 * 1024 * 1024
 
 

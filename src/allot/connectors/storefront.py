@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from allot.api.schemas import storable
 from allot.domain.errors import AllotError, Invalid
 from allot.services.ingest import Command
 
@@ -32,6 +33,12 @@ class Loose(BaseModel):
     """A platform's payload: it carries many fields and gains new ones, so unknown fields are ignored."""
 
     model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        """Text every database can keep (no NUL, no lone surrogate): else a 422 naming the field, not a 500."""
+        return storable(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)

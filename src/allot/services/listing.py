@@ -62,7 +62,8 @@ def order_page(conn: Connection, page: Page, f: OrderFilter) -> dict[str, Any]:
     rows, nxt = _paged(conn, stmt, orders.c.id, page)
     lines = _lines_of(conn, [r.id for r in rows])
     items = [{"ref": r.ref, "channel": r.channel, "priority": r.priority, "customer": r.customer,
-              "created_at": r.created_at, "lines": lines.get(r.id, [])} for r in rows]
+              "email": r.email, "ignored_lines": r.ignored_lines, "created_at": r.created_at,
+              "lines": lines.get(r.id, [])} for r in rows]
     return {"items": items, "next": nxt}
 
 

@@ -10,10 +10,12 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -28,6 +30,7 @@ router = APIRouter(include_in_schema=False)
 UPLOADS = Path(tempfile.gettempdir()) / "allot-imports"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 SHOWN_PROBLEMS = 500
+UPLOAD_LIFETIME = 3600  # seconds an unconfirmed preview's file is kept
 
 
 def _upload(token: str) -> Path:
@@ -52,11 +55,29 @@ async def import_preview(request: Request, user: Editor, form: Form) -> Response
     upload = (await request.form()).get("file")
     if kind not in IMPORTS or not isinstance(upload, UploadFile) or not upload.filename:
         return _page(request, user, 422, error="Choose what the file holds and the file to upload.", kind=kind)
+    # Saving the file and the dry run (a whole import, rolled back) run in a thread: on the event loop
+    # they would stall every other request, sales included, for as long as the file takes.
+    return await run_in_threadpool(_save_and_dry_run, request, user, kind, upload)
+
+
+def _save_and_dry_run(request: Request, user: WebUser, kind: str, upload: UploadFile) -> Response:
     token = secrets.token_hex(16)
     UPLOADS.mkdir(mode=0o700, exist_ok=True)
+    _forget_stale_uploads()
     with _upload(token).open("wb") as saved:
         shutil.copyfileobj(upload.file, saved, 1024 * 1024)
-    return _dry_run(request, user, kind, token, upload.filename)
+    return _dry_run(request, user, kind, token, upload.filename or "")
+
+
+def _forget_stale_uploads() -> None:
+    """Previews nobody confirmed: their files go after an hour, so the directory cannot grow for ever."""
+    cutoff = time.time() - UPLOAD_LIFETIME
+    for old in UPLOADS.glob("*.csv"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:  # confirmed, or tidied by another request, meanwhile
+            pass
 
 
 def _dry_run(request: Request, user: WebUser, kind: str, token: str, filename: str) -> Response:
