@@ -82,8 +82,8 @@ def test_every_write_is_in_the_audit_log_with_who_made_it(
     key, client = keys[role] if role != "admin" else ({"id": None, "name": "bootstrap"}, admin)
     call = build(World(admin, keys["storefront"][1]))
     request_id = rid()
-    resp = client.request(call.method, call.path, json=call.json, params=call.params,
-                          headers={"X-Request-Id": request_id})
+    resp = client.request(call.method, call.path, json=call.json, params=call.params, content=call.content,
+                          headers={**call.headers, "X-Request-Id": request_id})
     assert resp.status_code == success, resp.text
     assert resp.headers["x-request-id"] == request_id
     if success >= 400:  # the matrix reaches this write only as far as a refusal, which changes nothing
