@@ -9,25 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, bindparam
 
-from allot.domain.model import ChannelRule
 from allot.services import reports
-from allot.services.book import Book
 from allot.services.catalog import require_channel
 from allot.store.db import Database
-from allot.store.tables import channels, sku_channels, skus
+from allot.store.tables import skus
 
 # reports.AVAILABILITY_READ for many SKUs: each with the channel's rules and its quota on it.
-_ch, _q = channels.c, sku_channels.c
-MANY_READ = (
-    select(skus, _ch.name.label("ch_name"), _ch.allow_backorder.label("ch_backorder"),
-           _ch.allow_preorder.label("ch_preorder"), _ch.padding_days.label("ch_padding"), _q.quota.label("ch_quota"))
-    .select_from(skus)
-    .outerjoin(channels, _ch.name == bindparam("channel"))
-    .outerjoin(sku_channels, and_(_q.sku_id == skus.c.id, _q.channel == bindparam("channel")))
-    .where(skus.c.sku.in_(bindparam("names", expanding=True)))
-)
+MANY_READ = reports.SKU_WITH_CHANNEL.where(skus.c.sku.in_(bindparam("names", expanding=True)))
 
 
 def availability_of(db: Database, names: list[str], channel: str | None, now: datetime) -> dict[str, Any]:
@@ -49,18 +39,9 @@ def _read(conn: Connection, names: list[str], channel: str | None,
     found: dict[str, dict[str, Any]] = {}
     stale: list[str] = []
     for row in rows:
-        book = _book(conn, row, channel, now)
-        if reports._stale(book):
+        book = reports.reading_book(conn, row, channel, now)
+        if reports.stale(book):
             stale.append(book.sku)
         else:
-            found[book.sku] = reports._availability(book, channel)
+            found[book.sku] = reports.availability_of_book(book, channel)
     return found, stale
-
-
-def _book(conn: Connection, row: Any, channel: str | None, now: datetime) -> Book:
-    rules = {reports.ANY_CHANNEL.name: reports.ANY_CHANNEL}
-    if channel is not None:
-        rules[channel] = ChannelRule(channel, row.ch_backorder, row.ch_preorder, row.ch_padding)
-    book = Book(conn, row, rules, now)
-    book.know_quota(channel, row.ch_quota)
-    return book

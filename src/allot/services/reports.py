@@ -36,10 +36,10 @@ def _replan(db: Database, sku: str, now: datetime) -> None:
 def needs_tidy(conn: Connection, sku: str, now: datetime) -> bool:
     """True when a hold expired or a consent deadline passed since the last plan: the caller
     re-plans before reading."""
-    return _stale(Book(conn, _sku_row(conn, sku), {}, now))
+    return stale(Book(conn, _sku_row(conn, sku), {}, now))
 
 
-def _stale(book: Book) -> bool:
+def stale(book: Book) -> bool:
     return book.holds_expired() or book.consent_due()
 
 
@@ -55,7 +55,7 @@ def fresh_availability(db: Database, sku: str, channel: str | None, now: datetim
     plan since it was made (a hold expired, a consent deadline passed): then `current_availability`."""
     with db.read_one() as conn:
         book = _reading(conn, sku, channel, now)
-        return None if _stale(book) else _availability(book, channel)
+        return None if stale(book) else availability_of_book(book, channel)
 
 
 def current_availability(db: Database, sku: str, channel: str | None, now: datetime) -> dict[str, Any]:
@@ -67,36 +67,42 @@ def current_availability(db: Database, sku: str, channel: str | None, now: datet
 
 def availability(conn: Connection, sku: str, channel: str | None, now: datetime) -> dict[str, Any]:
     """What one more unit on `channel` would get, read from the plan summary without locking."""
-    return _availability(_reading(conn, sku, channel, now), channel)
+    return availability_of_book(_reading(conn, sku, channel, now), channel)
 
 
-# One query for an availability read: the SKU, the channel's rules and the SKU's quota on it.
+# One query for an availability read: the SKU, the channel's rules and the SKU's quota on it
+# (services/availability_batch.py asks the same for many SKUs).
 _ch, _q = channels.c, sku_channels.c
-AVAILABILITY_READ = (
+SKU_WITH_CHANNEL = (
     select(skus, _ch.name.label("ch_name"), _ch.allow_backorder.label("ch_backorder"),
            _ch.allow_preorder.label("ch_preorder"), _ch.padding_days.label("ch_padding"), _q.quota.label("ch_quota"))
     .select_from(skus)
     .outerjoin(channels, _ch.name == bindparam("channel"))
     .outerjoin(sku_channels, and_(_q.sku_id == skus.c.id, _q.channel == bindparam("channel")))
-    .where(skus.c.sku == bindparam("sku"))
 )
+AVAILABILITY_READ = SKU_WITH_CHANNEL.where(skus.c.sku == bindparam("sku"))
 
 
 def _reading(conn: Connection, sku: str, channel: str | None, now: datetime) -> Book:
     row = conn.execute(AVAILABILITY_READ, {"sku": sku, "channel": channel}).first()
     if row is None:
         raise NotFound(f"unknown SKU {sku!r}", sku=sku)
+    if channel is not None and row.ch_name is None:
+        raise unknown_channel(channel, field="channel")
+    return reading_book(conn, row, channel, now)
+
+
+def reading_book(conn: Connection, row: Any, channel: str | None, now: datetime) -> Book:
+    """A read-only Book from a SKU_WITH_CHANNEL row: the SKU's plan summary and that channel's rules."""
     rules = {ANY_CHANNEL.name: ANY_CHANNEL}
     if channel is not None:
-        if row.ch_name is None:
-            raise unknown_channel(channel, field="channel")
         rules[channel] = ChannelRule(channel, row.ch_backorder, row.ch_preorder, row.ch_padding)
     book = Book(conn, row, rules, now)
     book.know_quota(channel, row.ch_quota)
     return book
 
 
-def _availability(book: Book, channel: str | None) -> dict[str, Any]:
+def availability_of_book(book: Book, channel: str | None) -> dict[str, Any]:
     s = book.summary
     view = planner.view(book.supply, Plan({}, s["free"], s["uncovered"]), channel or ANY_CHANNEL.name, book.today)
     available = view.available
