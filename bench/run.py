@@ -65,7 +65,9 @@ def free_port() -> int:
 def server(db_url: str, workers: int) -> Iterator[str]:
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="allot-bench-"))
-    env = {**os.environ, "ALLOT_DATABASE_URL": db_url, "ALLOT_BOOTSTRAP_ADMIN_KEY": KEY}
+    # Benches talk only to 127.0.0.1 (webhook receivers, shop stand-ins): allow it as a destination.
+    env = {"ALLOT_WEBHOOK_ALLOW_PRIVATE": "127.0.0.0/8", **os.environ, "ALLOT_DATABASE_URL": db_url,
+           "ALLOT_BOOTSTRAP_ADMIN_KEY": KEY}
     allot = Path(sys.executable).parent / "allot"
     log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen([str(allot), "serve", "--host", "127.0.0.1", "--port", str(port),

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from allot.connectors.shop_stock import ShopError
+from allot.domain.destinations import Destinations
 from allot.services import storefronts
 from allot.services.storefronts import Storefront
 from allot.settings import Settings
@@ -35,7 +36,8 @@ def check(channel: str, all_skus: bool = typer.Option(False, "--all", help="list
     db = Database(settings.database_url)
     sf = _connection(db, channel)
     try:
-        found = shop_sync.check(db, sf, datetime.now(UTC), settings.shop_push_loopback_only)
+        found = shop_sync.check(db, sf, datetime.now(UTC), settings.shop_push_loopback_only,
+                                 Destinations.from_setting(settings.webhook_allow_private))
     except ShopError as e:
         console.print(f"[red]the shop did not answer[/red]: {e}")
         raise typer.Exit(1) from None
@@ -67,7 +69,8 @@ def push(channel: str) -> None:
         try:
             done = shop_sync.push_all(db, sf, datetime.now(UTC),
                                       lambda n, total: bar.update(task, completed=n, total=total),
-                                      settings.shop_push_loopback_only)
+                                      settings.shop_push_loopback_only,
+                                      Destinations.from_setting(settings.webhook_allow_private))
         except ShopError as e:
             console.print(f"[red]the shop did not answer[/red]: {e}")
             raise typer.Exit(1) from None

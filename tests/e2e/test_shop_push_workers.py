@@ -21,7 +21,9 @@ TOKEN = "shpat_workers-token-0b7d"
 
 
 def start(args: list[str], url: str, tmp: Path, name: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "ALLOT_DATABASE_URL": url, "ALLOT_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
+    # The shop stand-in listens on 127.0.0.1, which a default installation refuses to send to.
+    env = {"ALLOT_WEBHOOK_ALLOW_PRIVATE": "127.0.0.0/8", **os.environ, "ALLOT_DATABASE_URL": url,
+           "ALLOT_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY}
     with open(tmp / f"{name}.log", "w") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen([str(Path(sys.executable).parent / "allot"), *args], cwd=tmp, env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -9,6 +9,7 @@ from allot.connectors.shop_clients import stock_client
 from allot.connectors.shop_stock import ShopError
 from allot.connectors.shopify_stock import ShopifyStock, sku_query
 from allot.connectors.woocommerce_stock import WooStock
+from allot.domain.destinations import Destinations
 from tests.shop_standins import ShopifyStandIn, WooStandIn
 
 TOKEN = "shpat_test_token_0123456789"
@@ -115,3 +116,17 @@ def test_woocommerce_bad_keys_are_a_401(woo: WooStandIn) -> None:
 def test_woocommerce_refuses_plain_http_to_another_host() -> None:
     with pytest.raises(ShopError, match="https"):
         WooStock({"url": "x", "consumer_key": "k", "consumer_secret": "s"}, "http://shop.example")
+
+
+SHOPIFY = {"shop": "x.myshopify.com", "admin_token": "t", "location_id": "1"}
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:9", "http://169.254.169.254", "http://10.1.2.3:8080",
+                                  "http://[::1]:9"])
+def test_a_shop_at_a_private_address_is_refused_unless_the_installation_allows_it(base: str) -> None:
+    """The push sends the shop's admin token: it goes to a private address only where ALLOT_WEBHOOK_ALLOW_PRIVATE
+    says so, like a webhook (no request is made: refused before connecting)."""
+    with pytest.raises(ShopError, match="refused") as refused:
+        stock_client("shopify", SHOPIFY, base, destinations=Destinations.from_setting(""))
+    assert refused.value.retry is False
+    stock_client("shopify", SHOPIFY, base, destinations=Destinations.from_setting("1")).close()

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from allot.connectors.shop_clients import stock_client
 from allot.connectors.shop_stock import ShopError, ShopStock
+from allot.domain.destinations import Destinations
 from allot.domain.errors import AllotError
 from allot.services import outbox, shop_push, storefronts
 from allot.services.availability_batch import availability_of
@@ -42,6 +43,7 @@ class PushOptions:
     batch: int = 250  # pushes claimed per round (one Shopify mutation holds 250)
     missing_recheck: float = 600.0  # a SKU the shop lacks is looked up again at most this often
     only_loopback: bool = False  # refuse shops not on this machine (the test suite)
+    destinations: Destinations | None = None  # the installation's policy for outgoing requests
 
     @property
     def lease(self) -> timedelta:
@@ -51,7 +53,8 @@ class PushOptions:
 
 def options_from(settings: Settings) -> PushOptions:
     return PushOptions(backoff=settings.shop_push_backoff, backoff_max=settings.shop_push_backoff_max,
-                       only_loopback=settings.shop_push_loopback_only)
+                       only_loopback=settings.shop_push_loopback_only,
+                       destinations=Destinations.from_setting(settings.webhook_allow_private))
 
 
 def retry_delay(attempt: int, options: PushOptions, rand: Callable[[], float] = random.random) -> float:
@@ -73,8 +76,8 @@ class ShopPusher:
     def __init__(self, db: Database, clock: Callable[[], datetime], options: PushOptions,
                  make_client: Callable[[Storefront, float], ShopStock] | None = None) -> None:
         self.db, self.clock, self.options = db, clock, options
-        self.make_client = make_client or (lambda sf, t: stock_client(sf.platform, sf.credentials, sf.api_base, t,
-                                                                      options.only_loopback))
+        self.make_client = make_client or (lambda sf, t: stock_client(
+            sf.platform, sf.credentials, sf.api_base, t, options.only_loopback, options.destinations))
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="allot-shop-push")
         # One client per channel, kept while its connection stays the same: its HTTP connection is
         # reused and Shopify's rate-limit bucket, as last reported, is remembered between rounds.

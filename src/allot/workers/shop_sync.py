@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, case, func, select, update
 
 from allot.connectors.shop_clients import stock_client
 from allot.connectors.shop_stock import ShopItem, chunks
+from allot.domain.destinations import Destinations
 from allot.services import shop_push
 from allot.services.availability_batch import availability_of
 from allot.services.storefronts import Storefront
@@ -50,11 +51,13 @@ def sellable_all(db: Database, channel: str, names: Sequence[str], now: datetime
     return found
 
 
-def check(db: Database, sf: Storefront, now: datetime, only_loopback: bool = False) -> list[Difference]:
+def check(db: Database, sf: Storefront, now: datetime, only_loopback: bool = False,
+          destinations: Destinations | None = None) -> list[Difference]:
     """Every managed SKU beside the shop's count for it; nothing is changed anywhere."""
     names = managed(db)
     allot = sellable_all(db, sf.channel, names, now)
-    shop = stock_client(sf.platform, sf.credentials, sf.api_base, only_loopback=only_loopback)
+    shop = stock_client(sf.platform, sf.credentials, sf.api_base, only_loopback=only_loopback,
+                        destinations=destinations)
     try:
         found = shop.find(names, counts=True)
     finally:
@@ -63,7 +66,7 @@ def check(db: Database, sf: Storefront, now: datetime, only_loopback: bool = Fal
 
 
 def push_all(db: Database, sf: Storefront, now: datetime, advance: Callable[[int, int], None],
-             only_loopback: bool = False) -> dict[str, int]:
+             only_loopback: bool = False, destinations: Destinations | None = None) -> dict[str, int]:
     """Set every managed SKU's count in the shop now; `advance(done, total)` reports progress.
 
     Changes made while it runs stay due, so the worker pushes them after it.
@@ -76,7 +79,8 @@ def push_all(db: Database, sf: Storefront, now: datetime, advance: Callable[[int
     known = {n: rows[n].shop_ref for n in names if n in rows and rows[n].shop_ref}
     unknown = [n for n in names if n not in known]
     total, done = len(unknown) + len(names), 0
-    client = stock_client(sf.platform, sf.credentials, sf.api_base, only_loopback=only_loopback)
+    client = stock_client(sf.platform, sf.credentials, sf.api_base, only_loopback=only_loopback,
+                          destinations=destinations)
     found: dict[str, ShopItem] = {}
     refused: dict[str, str] = {}
     reading = ThreadPoolExecutor(max_workers=1)
