@@ -431,3 +431,15 @@ dashboard_sessions = Table(
     Column("last_seen_at", Stamp(), nullable=False),
     Column("ended_at", Stamp()),
 )
+
+
+# ── Locations (migration 0010) ──
+
+
+# ── Insight (migration 0011) ──
+
+
+# ── Customers (migration 0012) ──
+
+
+# ── The operator's day (migration 0013) ──

@@ -1,0 +1,21 @@
+"""insight: promise and receipt history for KPIs and forecasts
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-01 05:30:00
+"""
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = '0011'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
