@@ -43,6 +43,11 @@ class Settings:
     shop_push_backoff: float = 2.0
     shop_push_backoff_max: float = 300.0
     shop_push_loopback_only: bool = False  # the test suite: never push to a shop off this machine
+    # Customers (docs/customers.md): the SMTP server messages go out through (None: none are made),
+    # the address customers' links start with, and how long a link opens the customer's page.
+    smtp_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    customer_link_days: int = 180
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -75,6 +80,9 @@ class Settings:
             shop_push_backoff=float(env.get("ALLOT_SHOP_PUSH_BACKOFF", "2")),
             shop_push_backoff_max=float(env.get("ALLOT_SHOP_PUSH_BACKOFF_MAX", "300")),
             shop_push_loopback_only=env.get("ALLOT_SHOP_PUSH_LOOPBACK_ONLY", "").lower() in ("1", "on", "true", "yes"),
+            smtp_url=env.get("ALLOT_SMTP_URL") or None,
+            public_url=(env.get("ALLOT_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            customer_link_days=int(env.get("ALLOT_CUSTOMER_LINK_DAYS", "180")),
         )
 
     def lanes_for(self, sqlite: bool) -> int:

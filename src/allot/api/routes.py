@@ -35,6 +35,7 @@ from allot.services import (
     keys,
     orders,
     outbox,
+    payments,
     purchasing,
     reports,
     selling,
@@ -109,6 +110,7 @@ async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
                 check_hold(ctx, conn, line.hold_id)
         selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now,
                             selling.Extras(email=body.email))
+        payments.record_terms(conn, body.ref, body.payment and body.payment.model_dump(), lines, ctx.now)
         return orders.get(conn, body.ref)
 
     return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}))

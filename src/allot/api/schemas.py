@@ -187,6 +187,15 @@ class OrderLineIn(Body):
     sku: Name
     qty: Qty
     hold_id: Annotated[str, Field(pattern=HOLD_ID_PATTERN)] | None = None
+    unit_price: Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=2)] | None = None  # docs/customers.md
+
+
+class PaymentIn(Body):
+    """Payment terms (docs/customers.md): Allot says when to charge; it never touches card data."""
+
+    terms: Literal["paid", "deposit", "on_ready"] = "paid"
+    deposit: Annotated[Decimal, Field(gt=0, le=10**9, decimal_places=2)] | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$")] | None = None
 
 
 class OrderIn(Body):
@@ -196,6 +205,7 @@ class OrderIn(Body):
     customer: Note | None = None
     email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")] | None = None
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
+    payment: PaymentIn | None = None
 
 
 class AllocationOut(BaseModel):

@@ -16,6 +16,7 @@ ORDER_LINE_CONSENT_REJECTED = "order_line.consent_rejected"
 ORDER_LINE_CONSENT_EXPIRED = "order_line.consent_expired"
 ORDER_LINE_CONSENT_WITHDRAWN = "order_line.consent_withdrawn"
 ORDER_LINE_KEPT = "order_line.kept"
+ORDER_LINE_BALANCE_DUE = "order_line.balance_due"
 HOLD_EXPIRED = "hold.expired"
 SKU_OVERSOLD = "sku.oversold"
 PURCHASE_ORDER_UPDATED = "purchase_order.updated"
@@ -34,6 +35,7 @@ VERSIONS: dict[str, int] = {
     ORDER_LINE_CONSENT_EXPIRED: 1,
     ORDER_LINE_CONSENT_WITHDRAWN: 1,
     ORDER_LINE_KEPT: 1,
+    ORDER_LINE_BALANCE_DUE: 1,
     HOLD_EXPIRED: 1,
     SKU_OVERSOLD: 1,
     PURCHASE_ORDER_UPDATED: 1,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from allot.domain.events import VERSIONS
+from allot.services import payments
 from allot.store.bulk import insert_events
 
 
@@ -62,8 +63,8 @@ def record(conn: Connection, now: datetime, batch: Sequence[Event]) -> None:
 
 
 def _insert(conn: Connection, now: datetime, batch: Sequence[Event]) -> None:
-    insert_events(conn, [
+    insert_events(conn, payments.with_balance_due(conn, now, [
         {"type": e.type, "version": VERSIONS[e.type], "occurred_at": now, "sku": e.sku, "order_ref": e.order_ref,
          "line": e.line, "data": e.data}
         for e in batch
-    ])
+    ]))  # a line of a deposit or pay-on-ready order that became ready: its balance is due (payments.py)

@@ -441,5 +441,86 @@ dashboard_sessions = Table(
 
 # ── Customers (migration 0012) ──
 
+# Which messages a channel's customers get, who they come from, and whether customers may cancel.
+channel_messages = Table(
+    "channel_messages",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("from_addr", String(320), nullable=False),
+    Column("reply_to", String(320)),
+    Column("send", JSON, nullable=False),  # kinds: confirmation, promise_later, backordered, ...
+    Column("customer_cancel", Boolean, nullable=False, default=False),  # unshipped lines, from /my/
+    Column("updated_at", Stamp(), nullable=False),
+)
+
+# A channel's own wording for one kind of message; absent: the default templates.
+message_templates = Table(
+    "message_templates",
+    metadata,
+    Column("channel", String(100), primary_key=True),
+    Column("kind", String(30), primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("updated_at", Stamp(), nullable=False),
+)
+
+# One email per order per change, rendered once when made (a resend sends the same bytes and the
+# same Message-ID), then sent by the mailer like a webhook delivery: leased, retried, dead-lettered.
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),  # order and change: made once
+    Column("message_id", String(250), nullable=False),  # the Message-ID header
+    Column("channel", String(100), nullable=False),
+    Column("order_ref", String(100), nullable=False, index=True),
+    Column("kind", String(30), nullable=False),
+    Column("to_addr", String(320), nullable=False),
+    Column("from_addr", String(320), nullable=False),
+    Column("reply_to", String(320)),
+    Column("subject", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("position", BigInteger, nullable=False),  # the first event it tells of
+    Column("status", String(20), nullable=False),  # pending, sending, sent, dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Stamp(), nullable=False),
+    Column("lease_until", Stamp()),
+    Column("last_error", String(500)),
+    Column("created_at", Stamp(), nullable=False),
+    Column("sent_at", Stamp()),
+    Index("ix_messages_status_next", "status", "next_attempt_at"),
+)
+
+# How far the mailer has read the events (one row).
+mail_cursor = Table(
+    "mail_cursor",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+# Payment terms: Allot never touches card data; it says when a balance falls due.
+order_payments = Table(
+    "order_payments",
+    metadata,
+    Column("order_id", ForeignKey("orders.id"), primary_key=True),
+    Column("terms", String(20), nullable=False),  # paid, deposit, on_ready
+    Column("deposit", Numeric(14, 2), nullable=False, default=0),
+    Column("currency", String(3), nullable=False),
+)
+
+# A line's price, and the balance announced once its units were ready (never twice).
+line_payments = Table(
+    "line_payments",
+    metadata,
+    Column("order_line_id", ForeignKey("order_lines.id"), primary_key=True),
+    Column("unit_price", Numeric(14, 2), nullable=False),
+    Column("deposit", Numeric(14, 2), nullable=False, default=0),  # the order's deposit, this line's share
+    Column("balance_due", Numeric(14, 2)),
+    Column("balance_due_at", Stamp()),
+)
+
 
 # ── The operator's day (migration 0013) ──
