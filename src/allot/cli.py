@@ -30,6 +30,7 @@ from allot.settings import Settings
 from allot.shop_cli import app as shop_app
 from allot.store.db import Database
 from allot.store.migrate import upgrade
+from allot.workers.mailer import MailerThread, mailer_options
 from allot.workers.relay import RelayThread, options_from
 from allot.workers.shop_push import ShopPushThread
 from allot.workers.shop_push import options_from as push_options
@@ -112,6 +113,8 @@ def worker(
     threads: list[threading.Thread] = [RelayThread(db, _utcnow, options_from(settings), stop)]
     if settings.shop_push:
         threads.append(ShopPushThread(db, _utcnow, push_options(settings), stop))
+    if (mail := mailer_options(settings)) is not None:  # customers' email (docs/customers.md)
+        threads.append(MailerThread(db, _utcnow, mail, stop))
     if sweep:
         threads.append(Sweeper(db, _utcnow, settings.sweep_seconds, stop))
     for t in threads:

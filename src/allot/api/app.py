@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from allot import web as dashboard
 from allot.api import docs, problems, throttle
+from allot.api.customers import CustomerLinks
+from allot.api.customers import router as customers_router
 from allot.api.deps import KeyCache
 from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
@@ -30,6 +32,7 @@ from allot.services.batching import Batcher
 from allot.services.holds import HoldLimits
 from allot.settings import Settings
 from allot.store.db import Database
+from allot.workers.mailer import MailerThread, mailer_options
 from allot.workers.relay import RelayThread, options_from
 from allot.workers.shop_push import ShopPushThread
 from allot.workers.shop_push import options_from as push_options
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
             workers.append(RelayThread(db, clock, options_from(settings), stop))
         if sweep and settings.relay and settings.shop_push:
             workers.append(ShopPushThread(db, clock, push_options(settings), stop))
+        if sweep and settings.relay and (mail := mailer_options(settings)) is not None:
+            workers.append(MailerThread(db, clock, mail, stop))
         for worker in workers:
             worker.start()
         # What start-up built lives as long as the process: keep the cycle collector from walking
@@ -79,6 +84,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.destinations = Destinations.from_setting(settings.webhook_allow_private)
     app.state.hold_limits = HoldLimits(settings.storefront_hold_ttl_max, settings.storefront_held_units_max)
     app.state.batcher = Batcher(db, settings.lanes_for(db.is_sqlite)) if settings.batching else None
+    app.state.customer_links = CustomerLinks(db, settings.public_url, settings.customer_link_days)
     app.add_middleware(RefuseNul)
     app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
@@ -103,6 +109,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(previews_router)
     app.include_router(holds_router)
     app.include_router(files_router)
+    app.include_router(customers_router)
     dashboard.install(app, settings)
     docs.install(app)
     return app

@@ -36,7 +36,7 @@ SUBJECTS = {
 
 
 def _environment(html: bool) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=html, trim_blocks=True, lstrip_blocks=True,
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=html, trim_blocks=True,
                                keep_trailing_newline=False)
     env.filters["nice_date"] = nice_date
     env.filters["state_words"] = lambda s: STATE_WORDS.get(s or "", s or "")
