@@ -28,11 +28,11 @@ class Inbox:
         self.received: list[EmailMessage] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         with self.lock:
-            self.received.append(msg)  # type: ignore[arg-type]
+            self.received.append(msg)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:

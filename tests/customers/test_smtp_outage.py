@@ -78,7 +78,7 @@ class HoldingInbox(Inbox):
         self.took_one = threading.Event()
         self.release = threading.Event()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         answer = await super().handle_DATA(server, session, envelope)
         if not self.took_one.is_set():
             self.took_one.set()
@@ -108,7 +108,7 @@ def holding_sink() -> Iterator[SmtpSink]:
     sink.inbox = HoldingInbox()
     sink.start()
     yield sink
-    sink.inbox.release.set()  # type: ignore[attr-defined]
+    sink.inbox.release.set()
     sink.stop()
 
 

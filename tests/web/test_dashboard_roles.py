@@ -13,12 +13,15 @@ from datetime import datetime, timedelta
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 from starlette.routing import BaseRoute
 
 from allot.api.app import create_app
 from allot.services import keys, selling
+from allot.services.links import links
 from allot.settings import Settings
 from allot.store.db import Database
+from allot.store.tables import messages
 from allot.web.session import COOKIE
 from tests import factories as f
 from tests.web.helpers import csrf_of, dashboard
@@ -72,6 +75,21 @@ class World:
     def own_key(self) -> str:
         return self.secrets.get(self.role, "not-a-key")
 
+    def message(self) -> int:
+        """A message to a customer, as the mailer makes them (docs/customers.md)."""
+        ref = self.order()
+        with self.db.write() as conn:
+            return int(conn.execute(insert(messages).values(  # type: ignore[index]
+                key=unique("msg"), message_id="<m@example.org>", channel="web", order_ref=ref, kind="confirmation",
+                to_addr="c@example.org", from_addr="shop@example.org", subject="s", text="t", html="h", position=1,
+                status="dead", attempts=12, next_attempt_at=self.now, created_at=self.now)).inserted_primary_key[0])
+
+    def my_link(self) -> str:
+        """The customer's page of a fresh order: public, opened by its signed link alone."""
+        ref = self.order()
+        with self.db.write() as conn:
+            return f"/my/{links(conn, self.now).token(ref, self.now)}"
+
 
 # A call: (path, form fields or None for a GET). The CSRF token is added to every form.
 Build = Callable[[World], tuple[str, dict[str, str] | None]]
@@ -112,6 +130,23 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     # No file uploaded, no upload to confirm: an editor gets past the role check to the form's refusal.
     ("POST", "/import/preview"): (lambda w: ("/import/preview", {"kind": "skus"}), EDITORS, 422),
     ("POST", "/import/confirm"): (lambda w: ("/import/confirm", {"kind": "skus", "token": "0" * 32}), EDITORS, 409),
+    ("GET", "/messages"): (lambda w: ("/messages", None), READERS, 200),
+    ("POST", "/messages/{message_id}/resend"): (lambda w: (f"/messages/{w.message()}/resend", {}), EDITORS, 303),
+    ("GET", "/payments"): (lambda w: ("/payments", None), READERS, 200),
+    ("GET", "/channels/{name}/templates/{kind}"): (lambda w: ("/channels/web/templates/ready", None), READERS, 200),
+    ("POST", "/channels/{name}/templates/{kind}/preview"): (
+        lambda w: ("/channels/web/templates/ready/preview", {"subject": "Hi {{ order_ref }}", "text": "t", "html": "h"}),
+        READERS, 200),
+    ("POST", "/channels/{name}/templates/{kind}"): (
+        lambda w: ("/channels/web/templates/ready", {"subject": "Hi {{ order_ref }}", "text": "t", "html": "h"}),
+        EDITORS, 303),
+    # The customer's page is public: its signed link is the key, for everyone alike.
+    ("GET", "/my/{token}"): (lambda w: (w.my_link(), None), EVERYONE, 200),
+    # Its forms need the link's own guard (bound to a cookie the page sets): no dashboard session, no key,
+    # no session CSRF token stands in for it.
+    ("POST", "/my/{token}/lines/{n}/consent"): (
+        lambda w: (f"{w.my_link()}/lines/1/consent", {"answer": "cancel"}), EVERYONE, 403),
+    ("POST", "/my/{token}/lines/{n}/cancel"): (lambda w: (f"{w.my_link()}/lines/1/cancel", {}), EVERYONE, 403),
 }
 REFUSED_AS = {("POST", "/signin"): {"anonymous": 401}}  # no key of its own: the form says the key is not valid
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -97,7 +97,7 @@ class Connection:
             if self._smtp is None:
                 self._smtp = self._open()
             refused = self._smtp.send_message(build(mail, now))
-            return None if not refused else f"refused: {sorted(refused)[0]}"
+            return None if not refused else f"refused: {min(refused)}"
         except smtplib.SMTPResponseException as e:
             self.close()
             return f"SMTP {e.smtp_code}"

@@ -48,7 +48,7 @@ def compose(conn: Connection, now: datetime, ctx: Context, limit: int = BATCH) -
     rows = conn.execute(select(events.c.position, events.c.type, events.c.occurred_at, events.c.sku,
                                events.c.order_ref, events.c.line, events.c.data)
                         .where(events.c.position > cursor).order_by(events.c.position).limit(limit)).all()
-    rows = _whole_changes(rows, limit)
+    rows = _whole_changes(list(rows), limit)
     if not rows:
         return 0
     batch = [{"position": r.position, "type": r.type, "occurred_at": as_utc(r.occurred_at).isoformat(),

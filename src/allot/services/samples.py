@@ -23,18 +23,20 @@ def sample_context(conn: Connection, channel: str, kind: str) -> dict[str, Any]:
 
 
 def _line(n: int, name: str, qty: int, kind: str) -> dict[str, Any]:
-    old, new, state = "2026-12-03", "2026-12-17", "awaiting_stock"
-    data: dict[str, Any] = {"cause": {"op": "po_line.updated", "expected_date": {"from": old, "to": new}},
-                            "state": state}
-    if kind == "backordered":
-        new, state = None, "backordered"  # type: ignore[assignment]
-    elif kind == "ready":
-        old, new, state = new, new, "ready"
-    elif kind in ("shipped", "cancelled"):
-        old, new, state = None, None, kind  # type: ignore[assignment]
-    elif kind == "confirmation":
-        old = None  # type: ignore[assignment]
+    slip: dict[str, Any] = {"cause": {"op": "po_line.updated", "expected_date": {"from": "2026-12-03",
+                                                                                 "to": "2026-12-17"}}}
+    old, new, state = SAMPLE_CHANGES.get(kind, ("2026-12-03", "2026-12-17", "awaiting_stock"))
     consent = kind == "consent_requested"
     return {"line": n, "sku": f"SKU-{n}", "name": name, "qty": qty, "qty_text": f"{qty} × " if qty > 1 else "",
-            "state": state, "old_date": old, "new_date": new, "why": why(kind, data), "changes": [kind],
-            "deadline": "2026-12-10" if consent else None, "default": "cancel" if consent else None}
+            "state": state, "old_date": old, "new_date": new, "why": why(kind, {**slip, "state": state}),
+            "changes": [kind], "deadline": "2026-12-10" if consent else None, "default": "cancel" if consent else None}
+
+
+# kind -> (old date, new date, state) of a sample line
+SAMPLE_CHANGES: dict[str, tuple[str | None, str | None, str]] = {
+    "confirmation": (None, "2026-12-03", "awaiting_stock"),
+    "backordered": ("2026-12-03", None, "backordered"),
+    "ready": ("2026-12-17", "2026-12-17", "ready"),
+    "shipped": (None, None, "shipped"),
+    "cancelled": (None, None, "cancelled"),
+}

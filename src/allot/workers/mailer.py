@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allot.connectors.smtp import Connection, Mail, SmtpServer
@@ -35,7 +35,7 @@ class MailerOptions:
     server: SmtpServer
     public_url: str
     link_days: int = 180
-    relay: RelayOptions = RelayOptions()
+    relay: RelayOptions = field(default_factory=RelayOptions)
     batch: int = 20  # messages claimed per round
 
     @property
