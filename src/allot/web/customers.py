@@ -98,8 +98,7 @@ def _view(conn: Connection, order: dict[str, Any], now: datetime) -> dict[str, A
             "deadline": nice_date(ln["consent_deadline"].date()) if ln["consent_deadline"] else None,
             "answered": ln["consent_status"] in ("accepted", "rejected"),
             "can_cancel": can_cancel and open_units > 0})
-    shop = order["channel"]
-    return {"order_ref": order["ref"], "customer": order["customer"], "shop": shop, "lines": lines}
+    return {"order_ref": order["ref"], "customer": order["customer"], "lines": lines}
 
 
 def _reasons(conn: Connection, ref: str) -> dict[int, str]:
