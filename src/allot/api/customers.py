@@ -2,12 +2,14 @@
 customer's link, and the payments report. The customer's own page is in web/customers.py."""
 from __future__ import annotations
 
+import re
 import threading
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from allot.api import schemas as s
 from allot.api.deps import Admin, Ops, Reader, write
@@ -21,7 +23,16 @@ from allot.store.db import Database
 router = APIRouter(prefix="/v1", responses=problem_responses())
 Channel = Annotated[str, Path(min_length=1, max_length=100, pattern=s.NAME_PATTERN)]
 Kind = Annotated[Literal[KINDS], Path()]  # type: ignore[valid-type]
-Address = Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+>?$")]
+def _address(value: str) -> str:
+    """An address, or a display name and an address: `Tea Shop <hello@tea.example>`; one line only."""
+    name, addr = parseaddr(value)
+    if any(c in value for c in "\r\n\x00") or not _ADDR.fullmatch(addr):
+        raise ValueError("not an email address")
+    return value
+
+
+_ADDR = re.compile(r"[^@\s\x00<>]+@[^@\s\x00<>]+")
+Address = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(_address)]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -101,7 +101,7 @@ class Connection:
         except smtplib.SMTPResponseException as e:
             self.close()
             return f"SMTP {e.smtp_code}"
-        except (smtplib.SMTPException, OSError, ssl.SSLError) as e:
+        except (smtplib.SMTPException, OSError, ssl.SSLError, ValueError) as e:  # ValueError: a header it refuses
             self.close()
             return f"{type(e).__name__}: {str(e)[:200]}" if str(e) else type(e).__name__
 
