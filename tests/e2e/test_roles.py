@@ -201,6 +201,27 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     # No such job: ops gets past the role check to the 404.
     ("GET", "/v1/imports/jobs/{job_id}"): (lambda w: Call("GET", f"/v1/imports/jobs/imp_{'0' * 32}"), OPS, 404),
     ("GET", "/v1/exports/{kind}"): (lambda w: Call("GET", "/v1/exports/channels"), READERS, 200),
+    # Customers (BRIEF §10).
+    ("PUT", "/v1/channels/{channel}/messages"): (
+        lambda w: Call("PUT", f"/v1/channels/{w.channel()}/messages", {"from": "shop@example.org",
+                                                                        "send": ["shipped"]}), OPS, 200),
+    ("GET", "/v1/channels/{channel}/messages"): (lambda w: Call("GET", f"/v1/channels/{WEB}/messages"), READERS, 200),
+    ("GET", "/v1/channels/{channel}/templates/{kind}"): (
+        lambda w: Call("GET", f"/v1/channels/{WEB}/templates/ready"), READERS, 200),
+    ("PUT", "/v1/channels/{channel}/templates/{kind}"): (
+        lambda w: Call("PUT", f"/v1/channels/{w.channel()}/templates/ready",
+                       {"subject": "{{ order_ref }}", "text": "t", "html": "h"}), OPS, 200),
+    ("DELETE", "/v1/channels/{channel}/templates/{kind}"): (
+        lambda w: Call("DELETE", f"/v1/channels/{w.channel()}/templates/ready"), OPS, 204),
+    ("POST", "/v1/channels/{channel}/templates/{kind}/preview"): (
+        lambda w: Call("POST", f"/v1/channels/{WEB}/templates/ready/preview", {}), READERS, 200),
+    ("GET", "/v1/messages"): (lambda w: Call("GET", "/v1/messages"), OPS, 200),
+    # No such message: ops gets past the role check to the 404.
+    ("GET", "/v1/messages/{message_id}"): (lambda w: Call("GET", "/v1/messages/999999"), OPS, 404),
+    ("POST", "/v1/messages/{message_id}/resend"): (lambda w: Call("POST", "/v1/messages/999999/resend"), OPS, 404),
+    ("POST", "/v1/messages/resend"): (lambda w: Call("POST", "/v1/messages/resend"), OPS, 200),
+    ("GET", "/v1/orders/{ref}/link"): (lambda w: Call("GET", f"/v1/orders/{w.order()}/link"), OPS, 200),
+    ("GET", "/v1/reports/payments"): (lambda w: Call("GET", "/v1/reports/payments"), READERS, 200),
 }
 
 
