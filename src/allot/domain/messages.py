@@ -73,7 +73,7 @@ def _cancel_reason(data: dict[str, Any]) -> str:
         return "You cancelled it."
     if data.get("by") == "short_shipment":
         return "We could not get more of it, so we cancelled it."
-    return "The order was cancelled."
+    return "If you did not ask for this, reply to this email and we will put it right."
 
 
 def _cause(cause: dict[str, Any]) -> str:
