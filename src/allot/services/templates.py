@@ -10,10 +10,11 @@ from __future__ import annotations
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -59,8 +60,7 @@ class Problem:
 
 
 def default(kind: str) -> dict[str, str]:
-    return {"subject": SUBJECTS[kind], "text": (DEFAULTS / "message.txt").read_text(),
-            "html": (DEFAULTS / "message.html").read_text()}
+    return {"subject": SUBJECTS[kind], "text": _default_file("message.txt"), "html": _default_file("message.html")}
 
 
 def for_channel(conn: Connection, channel: str, kind: str) -> dict[str, str]:
@@ -83,7 +83,7 @@ def render(template: dict[str, str], context: dict[str, Any]) -> tuple[dict[str,
     problems: list[Problem] = []
     for part in PARTS:
         try:
-            text = ENVIRONMENTS[part].from_string(template[part]).render(context)
+            text = _compiled(part, template[part]).render(context)
         except TemplateSyntaxError as e:
             problems.append(Problem(part, e.lineno, e.message or str(e)))
             text = ""
@@ -92,6 +92,17 @@ def render(template: dict[str, str], context: dict[str, Any]) -> tuple[dict[str,
             text = ""
         out[part] = " ".join(text.split()) if part == "subject" else text
     return out, problems
+
+
+@lru_cache(maxsize=256)
+def _compiled(part: str, source: str) -> Template:
+    """Compiling is most of the cost of rendering: a slip's thousand emails share a handful of templates."""
+    return ENVIRONMENTS[part].from_string(source)
+
+
+@lru_cache(maxsize=16)
+def _default_file(name: str) -> str:
+    return (DEFAULTS / name).read_text()
 
 
 def _template_line(error: BaseException) -> int | None:
