@@ -138,14 +138,16 @@ def _write(conn: Connection, draft: Draft, order: Any, setting: Any, names: dict
     if conn.execute(select(messages.c.id).where(messages.c.key == key)).first() is not None:
         return  # made already (a batch that ended inside this change)
     link = f"{ctx.public_url}/my/{ctx.links.token(draft.order_ref, now)}"
-    rendered, problems = templates.render(templates.for_channel(conn, order.channel, draft.kind),
-                                          context_of(draft, order, setting, names, link))
+    context = context_of(draft, order, setting, names, link)
+    rendered, problems = templates.render(templates.for_channel(conn, order.channel, draft.kind), context)
+    if problems:  # the channel's wording failed on real data: the customer is still told, in the default's
+        rendered, _ = templates.render(templates.default(draft.kind), context)
     conn.execute(insert(messages).values(
         key=key, message_id=message_id(key, setting.from_addr), channel=order.channel, order_ref=draft.order_ref,
         kind=draft.kind, to_addr=order.email, from_addr=setting.from_addr, reply_to=setting.reply_to,
         subject=rendered["subject"], text=rendered["text"], html=rendered["html"], position=draft.position,
-        status="dead" if problems else "pending", attempts=0, next_attempt_at=now, created_at=now,
-        last_error=f"template: {problems[0].reason}"[:500] if problems else None))
+        status="pending", attempts=0, next_attempt_at=now, created_at=now,
+        last_error=f"channel template: {problems[0].reason}; sent in the default wording"[:500] if problems else None))
 
 
 def message_id(key: str, from_addr: str) -> str:
