@@ -6,6 +6,7 @@ from fastapi.staticfiles import StaticFiles
 
 from allot.settings import Settings
 from allot.web import channels, files, holds, purchasing, routes
+from allot.web import admin, channel_actions, order_actions, sku_actions
 from allot.web.guard import SignInRequired, WebError
 from allot.web.session import Sessions
 from allot.web.views import HERE, on_sign_in_required, on_web_error
@@ -21,4 +22,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(holds.router)
     app.include_router(channels.router)
     app.include_router(files.router)
+    for acting in (order_actions, sku_actions, channel_actions, admin):  # the operator's day (#12)
+        app.include_router(acting.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
