@@ -123,7 +123,8 @@ def sku_detail(request: Request, user: User, sku: str, page: str = "1") -> Respo
             "pos": overview.sku_pos(conn, book.id), "events": overview.recent_events(conn, sku),
             "labels": {b.key: overview.bucket_label(book, b.key) for b in book.supply.buckets},
         }
-    context["chart"] = atp_svg(context["points"], context["sku"]["uncovered"], sku)
+    context["chart"] = atp_svg(context["points"], context["sku"]["uncovered"], sku,
+                               context["settings"]["release_date"])
     return render(request, "sku.html", context)
 
 

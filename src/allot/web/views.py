@@ -52,7 +52,8 @@ def secure(response: Response) -> Response:
 
 def _nav(request: Request) -> str:
     path = request.url.path
-    for prefix in ("/skus", "/purchase-orders", "/orders", "/at-risk", "/holds", "/channels", "/import"):
+    for prefix in ("/skus", "/purchase-orders", "/orders", "/at-risk", "/holds", "/channels", "/import", "/webhooks", "/keys",
+                   "/audit"):
         if path.startswith(prefix):
             return prefix
     return ""
