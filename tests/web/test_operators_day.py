@@ -248,6 +248,6 @@ def test_the_chart_tells_supply_from_demand_marks_the_release_and_reads_out(now:
               {"date": today + timedelta(days=9), "supply": 30, "demand": 30}]
     svg = str(atp_svg(points, 4, "LAMP", today + timedelta(days=20)))
     assert 'class="demand-area"' in svg and 'class="supply-line"' in svg and 'class="dot-demand"' in svg
-    assert "release 2026-12-21" in svg and "4 not covered" in svg and 'class="gap-bar"' in svg
+    assert "release 2026-12-21" in svg and "4 ordered, not covered" in svg and 'class="gap-bar"' in svg
     assert "<title>2026-12-10: supply 30, promised 30, 4 not covered</title>" in svg
     assert 'data-readout="2026-12-01: supply 10, promised 10"' in svg

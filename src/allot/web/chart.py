@@ -107,11 +107,13 @@ def _release(frame: Frame, release: date) -> list[str]:
 
 
 def _gap(frame: Frame, demand: int, uncovered: int) -> list[str]:
-    x = WIDTH - RIGHT - 14
-    top, bottom = frame.y(demand + uncovered), frame.y(demand)
-    return [f'<rect class="gap-bar" x="{x:.1f}" y="{top:.1f}" width="14" height="{max(2.0, bottom - top):.1f}"/>',
-            f'<text class="gap-label" x="{x - 4:.1f}" y="{top + 14:.1f}" text-anchor="end">'
-            f'{uncovered} not covered</text>']
+    """A red bar above the promised demand, never thinner than a finger's mark however small the gap."""
+    x = WIDTH - RIGHT - 18
+    bottom = frame.y(demand)
+    top = min(frame.y(demand + uncovered), bottom - 12)
+    return [f'<rect class="gap-bar" x="{x:.1f}" y="{top:.1f}" width="18" height="{bottom - top:.1f}"/>',
+            f'<text class="gap-label" x="{x - 6:.1f}" y="{max(TOP + 14.0, top + 4):.1f}" text-anchor="end">'
+            f'{uncovered} ordered, not covered</text>']
 
 
 def _hits(frame: Frame, points: list[dict[str, Any]], uncovered: int) -> list[str]:
