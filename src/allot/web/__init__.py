@@ -5,8 +5,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from allot.settings import Settings
-from allot.web import channels, files, holds, purchasing, routes
-from allot.web import admin, channel_actions, order_actions, sku_actions
+from allot.web import (
+    admin,
+    channel_actions,
+    channels,
+    files,
+    holds,
+    order_actions,
+    purchasing,
+    routes,
+    sku_actions,
+)
 from allot.web.guard import SignInRequired, WebError
 from allot.web.session import Sessions
 from allot.web.views import HERE, on_sign_in_required, on_web_error

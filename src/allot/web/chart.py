@@ -42,8 +42,8 @@ def atp_svg(points: list[dict[str, Any]], uncovered: int, sku: str, release: dat
     top = _nice(max(max(p["supply"], p["demand"]) for p in points) + uncovered)
     frame = Frame(start, days, top)
     parts = [
-        f'<svg class="atp" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="atp-title atp-desc" '
-        f'xmlns="http://www.w3.org/2000/svg">',
+        (f'<svg class="atp" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="atp-title atp-desc" '
+         f'xmlns="http://www.w3.org/2000/svg">'),
         f'<title id="atp-title">Supply and promised demand over time for {escape(sku)}</title>',
         f'<desc id="atp-desc">{escape(_describe(points, uncovered, release))}</desc>',
         *_grid(frame),
@@ -102,8 +102,8 @@ def _release(frame: Frame, release: date) -> list[str]:
     anchor = "end" if x > WIDTH / 2 else "start"
     dx = -4 if anchor == "end" else 4
     return [f'<line class="release-line" x1="{x:.1f}" y1="{TOP - 8}" x2="{x:.1f}" y2="{HEIGHT - BOTTOM}"/>',
-            f'<text class="release-label" x="{x + dx:.1f}" y="{TOP - 10}" text-anchor="{anchor}">'
-            f'release {release.isoformat()}</text>']
+            (f'<text class="release-label" x="{x + dx:.1f}" y="{TOP - 10}" text-anchor="{anchor}">'
+             f'release {release.isoformat()}</text>')]
 
 
 def _gap(frame: Frame, demand: int, uncovered: int) -> list[str]:
@@ -112,8 +112,8 @@ def _gap(frame: Frame, demand: int, uncovered: int) -> list[str]:
     bottom = frame.y(demand)
     top = min(frame.y(demand + uncovered), bottom - 12)
     return [f'<rect class="gap-bar" x="{x:.1f}" y="{top:.1f}" width="18" height="{bottom - top:.1f}"/>',
-            f'<text class="gap-label" x="{x - 6:.1f}" y="{max(TOP + 14.0, top + 4):.1f}" text-anchor="end">'
-            f'{uncovered} ordered, not covered</text>']
+            (f'<text class="gap-label" x="{x - 6:.1f}" y="{max(TOP + 14.0, top + 4):.1f}" text-anchor="end">'
+             f'{uncovered} ordered, not covered</text>')]
 
 
 def _hits(frame: Frame, points: list[dict[str, Any]], uncovered: int) -> list[str]:

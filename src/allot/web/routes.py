@@ -117,7 +117,7 @@ def sku_detail(request: Request, user: User, sku: str, page: str = "1") -> Respo
         book = overview.sku_book(conn, sku, now)
         if book is None:
             raise missing
-        context = {
+        context: dict[str, Any] = {
             "user": user, "sku": overview.sku_figures(book), "settings": catalog.get_sku(conn, sku),
             "points": overview.supply_demand(book), "queue": overview.queue_page(conn, book.id, now, number(page)),
             "pos": overview.sku_pos(conn, book.id), "events": overview.recent_events(conn, sku),

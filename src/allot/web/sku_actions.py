@@ -189,8 +189,9 @@ def keep_tail(request: Request, user: Editor, form: Form, sku: str) -> Response:
     if lines == []:
         raise WebError(422, "Check the form", "Tick at least one line, or choose every backordered line.",
                        page, "Back")
-    body = checked(lambda: s.BackorderKeepIn(reason=form.get("reason", "").strip() or "keep waiting",  # type: ignore[arg-type]
-                                             lines=lines), "decision", (page, "Back"))
+    reason = form.get("reason", "").strip() or "keep waiting"
+    body = checked(lambda: s.BackorderKeepIn(reason=reason, lines=lines),  # type: ignore[arg-type]
+                   "decision", (page, "Back"))
     rows = [ln.model_dump() for ln in body.lines] if body.lines else None
     _keep(request, user, sku, body.reason, rows)
     return redirect(page + "?notice=kept")
