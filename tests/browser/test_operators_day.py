@@ -262,7 +262,7 @@ def test_every_page_fits_the_screen_and_is_photographed(browser: Browser, site: 
                                                         viewport: dict[str, int]) -> None:
     context, page = signed_in(browser, site, site.admin, viewport)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    wide = []
+    wide: list[str] = []
     for name, path in PAGES.items():
         page.goto(path)
         if name == "webhooks":
