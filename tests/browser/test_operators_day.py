@@ -182,6 +182,16 @@ def test_release_holds_redeliver_webhooks_make_and_revoke_a_key_and_read_the_aud
     admin.get_by_role("link", name=f"#{world.webhook}").click()
     admin.get_by_role("button", name="Send every dead delivery again").click()
     expect(admin.locator("#notice")).to_contain_text("Queued for redelivery")
+    for _ in range(40):  # the server's worker fans the events of the changes above out to the webhook
+        if admin.locator("#deliveries button").count():
+            break
+        admin.wait_for_timeout(250)
+        admin.goto(f"/webhooks/{world.webhook}")
+    one = admin.locator("#deliveries button").first
+    name = one.inner_text()
+    one.click()
+    expect(admin.locator("#notice")).to_contain_text("Queued for redelivery")
+    assert name.startswith("Redeliver #")
 
     admin.goto("/keys")
     admin.get_by_label("Name").fill("temp reader")
