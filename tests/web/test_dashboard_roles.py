@@ -195,6 +195,7 @@ MATRIX.update({
     ("POST", "/keys/{key_id}/revoke"): (lambda w: (f"/keys/{w.spare_key()}/revoke", {}), ADMINS, 303),
     ("GET", "/audit"): (lambda w: ("/audit", None), ADMINS, 200),
 })
+SESSION_CHANGING = {"/signin", "/signout"}
 REFUSED_AS = {("POST", "/signin"): {"anonymous": 401}}  # no key of its own: the form says the key is not valid
 
 
@@ -249,23 +250,29 @@ def _csrf(client: TestClient) -> str:
 def test_every_page_and_form_is_allowed_or_refused_for_each_role(db: Database, now: datetime, role: str) -> None:
     secrets = _keys(db, now)
     failures = []
-    for (method, route), (build, allowed, success) in sorted(MATRIX.items()):
-        with dashboard(db, now) as client:
-            if role in READERS:
-                assert _sign_in(client, secrets[role])[0] == 303
-            elif role != "anonymous":
-                status, text = _sign_in(client, secrets[role])
-                assert status == 403 and "storefront key" in text, (status, text)
-                _storefront_session(client, db, secrets[role], now)
+    # One app and one session per role (an app per call made this test the suite's slowest); a call
+    # that ends or replaces the session (sign in, sign out) gets a fresh client after it.
+    with dashboard(db, now) as client:
+        fresh = True
+        for (method, route), (build, allowed, success) in sorted(MATRIX.items()):
+            if fresh:
+                client.cookies.clear()
+                if role in READERS:
+                    assert _sign_in(client, secrets[role])[0] == 303
+                elif role != "anonymous":
+                    status, text = _sign_in(client, secrets[role])
+                    assert status == 403 and "storefront key" in text, (status, text)
+                    _storefront_session(client, db, secrets[role], now)
+            fresh = route in SESSION_CHANGING
             path, form = build(World(db, now, secrets, role))
             if form is None:
                 answer = client.get(path)
             else:
                 answer = client.post(path, data={**form, "csrf": _csrf(client)})
-        refused = REFUSED_AS.get((method, route), {}).get(role, 303 if role == "anonymous" else 403)
-        expected = success if role in allowed else refused
-        if answer.status_code != expected:
-            failures.append(f"{role} {method} {path}: {answer.status_code}, expected {expected}")
-        if refused == 303 and role not in allowed:
-            assert answer.headers["location"].startswith("/signin"), path
+            refused = REFUSED_AS.get((method, route), {}).get(role, 303 if role == "anonymous" else 403)
+            expected = success if role in allowed else refused
+            if answer.status_code != expected:
+                failures.append(f"{role} {method} {path}: {answer.status_code}, expected {expected}")
+            if refused == 303 and role not in allowed:
+                assert answer.headers["location"].startswith("/signin"), path
     assert not failures, "\n".join(failures)
