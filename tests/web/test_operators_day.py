@@ -12,12 +12,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from allot.demo import load
+from allot.domain.events import VERSIONS
 from allot.services import catalog, orders, purchasing, stock
+from allot.services.impact import Impact, LineChange
 from allot.store.db import Database
 from allot.store.tables import audit_log, events
+from allot.web.acting import PREVIEW_ROWS, changes_page
 from allot.web.chart import atp_svg
 from allot.web.words import describe
 from tests import factories as f
@@ -251,3 +256,30 @@ def test_the_chart_tells_supply_from_demand_marks_the_release_and_reads_out(now:
     assert "release 2026-12-21" in svg and "4 ordered, not covered" in svg and 'class="gap-bar"' in svg
     assert "<title>2026-12-10: supply 30, promised 30, 4 not covered</title>" in svg
     assert 'data-readout="2026-12-01: supply 10, promised 10"' in svg
+
+
+@settings(max_examples=40, deadline=None)
+@given(count=st.integers(0, 260), asked=st.one_of(st.none(), st.text(max_size=4), st.integers(-5, 10).map(str)))
+def test_a_paged_preview_shows_every_changed_line_once(count: int, asked: str | None) -> None:
+    changes = [LineChange(f"O-{i}", 1, "LAMP", "ready", "awaiting_stock", None, None) for i in range(count)]
+    seen = Impact(changes)
+    first = changes_page(seen, asked)
+    assert 1 <= first.number <= first.pages and len(first.items) <= PREVIEW_ROWS
+    walked = [r["c"] for n in range(1, first.pages + 1) for r in changes_page(seen, str(n)).items]
+    assert walked == changes
+
+
+KINDS = sorted(VERSIONS)
+
+
+@settings(max_examples=60, deadline=None)
+@given(kind=st.sampled_from(KINDS), data=st.dictionaries(
+    st.sampled_from(["from", "to", "qty", "reason", "state", "deadline", "default", "promise_date", "cause",
+                     "po_ref", "channel", "available", "uncovered"]),
+    st.one_of(st.none(), st.integers(0, 99), st.just("2026-12-03"), st.just("2026-12-03T10:00:00+00:00"),
+              st.just({"op": "po_line.updated", "po_ref": "PO-1", "expected_date": {"from": "2026-12-01",
+                                                                                    "to": "2026-12-09"}})),
+    max_size=6))
+def test_every_event_type_reads_as_a_sentence_whatever_its_data(kind: str, data: dict[str, Any]) -> None:
+    text = describe(kind, data)
+    assert text and kind not in text and (text[0].isupper() or text[0].isdigit())

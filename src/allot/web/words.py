@@ -15,21 +15,26 @@ from allot.services.common import as_utc
 from allot.store.tables import events
 
 
-def day(value: date | datetime | str | None, empty: str = "—") -> str:
+def day(value: Any, empty: str = "—") -> str:
     if value is None or value == "":
         return empty
-    if isinstance(value, str):
-        return value[:10]
     if isinstance(value, datetime):
         return as_utc(value).date().isoformat()
-    return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
 
 
-def moment(value: datetime | str | None, empty: str = "—") -> str:
+def moment(value: Any, empty: str = "—") -> str:
     if value is None or value == "":
         return empty
     if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if not isinstance(value, datetime):
+        return str(value)
     return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
 
 
@@ -55,19 +60,20 @@ CAUSES = {
 }
 
 
-def cause_words(cause: dict[str, Any] | None) -> str:
+def cause_words(cause: Any) -> str:
     """Why a promise moved, in words: a slipped PO names itself and how far it moved."""
-    if not cause:
+    if not isinstance(cause, dict) or not cause:
         return ""
-    op = cause.get("op", "")
+    op = str(cause.get("op") or "")
     po = cause.get("po_ref")
     if op == "po_line.updated":
-        moved = cause.get("expected_date") or {}
-        shift = _days_between(moved.get("from"), moved.get("to")) if moved else None
+        moved = cause.get("expected_date")
+        shift = _days_between(moved.get("from"), moved.get("to")) if isinstance(moved, dict) else None
         if shift:
             verb = "slipped" if shift > 0 else "came forward"
             return f"{po} {verb} {abs(shift)} day{'s' if abs(shift) != 1 else ''}"
-        qty = cause.get("qty") or {}
+        raw = cause.get("qty")
+        qty: dict[str, Any] = raw if isinstance(raw, dict) else {}
         return f"{po} line {cause.get('po_line')} changed from {qty.get('from')} to {qty.get('to')} units"
     if op in ("purchase_order.created", "purchase_order.received", "purchase_order.cancelled") and po:
         return f"{po} was {op.split('.')[1]}"
@@ -80,11 +86,16 @@ def cause_words(cause: dict[str, Any] | None) -> str:
 
 def describe(kind: str, data: dict[str, Any]) -> str:
     """One event in a sentence an operations manager reads without the catalogue."""
+    text = _sentence(kind, data)
+    return text[:1].upper() + text[1:]
+
+
+def _sentence(kind: str, data: dict[str, Any]) -> str:
     why = cause_words(data.get("cause"))
     because = f" ({why})" if why else ""
     if kind == "order_line.promise_changed":
         text = f"promise moved from {_d(data.get('from'))} to {_d(data.get('to'))}"
-        return f"{why}: {text}" if why else text[0].upper() + text[1:]
+        return f"{why}: {text}" if why else text
     if kind == "order_line.backordered":
         was = f", was promised {_d(data.get('from'))}" if data.get("from") else ""
         return f"Backordered: no supply covers it{was}{because}"
@@ -118,7 +129,7 @@ def describe(kind: str, data: dict[str, Any]) -> str:
     if kind == "sku.oversold":
         return f"Oversold: {data.get('uncovered')} ordered unit(s) have no supply"
     if kind == "purchase_order.updated":
-        return (why[0].upper() + why[1:]) if why else f"{data.get('po_ref')} changed"
+        return why or f"{data.get('po_ref')} changed"
     if kind == "availability.changed":
         return (f"Available to sell on {data.get('channel') or 'every channel'}: {data.get('available')}"
                 f" (next promise {_d(data.get('next_promise_date'))})")
