@@ -160,7 +160,7 @@ def _nice(value: int) -> int:
     if value <= 4:
         return 4
     step = 10 ** (len(str(value)) - 1)
-    for m in (1, 2, 2.5, 5, 7.5, 10):
+    for m in (1, 2, 3, 4, 6, 8, 10):  # a quarter of each is a round gridline
         if value <= m * step:
             return int(m * step)
     return value
