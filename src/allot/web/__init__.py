@@ -5,17 +5,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from allot.settings import Settings
-from allot.web import (
-    admin,
-    channel_actions,
-    channels,
-    files,
-    holds,
-    order_actions,
-    purchasing,
-    routes,
-    sku_actions,
-)
+from allot.web import channels, files, holds, purchasing, routes
 from allot.web.guard import SignInRequired, WebError
 from allot.web.session import Sessions
 from allot.web.views import HERE, on_sign_in_required, on_web_error
@@ -31,6 +21,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(holds.router)
     app.include_router(channels.router)
     app.include_router(files.router)
-    for acting in (order_actions, sku_actions, channel_actions, admin):  # the operator's day (#12)
+    from allot.web import admin, channel_actions, order_actions, sku_actions  # the operator's day (#12)
+
+    for acting in (order_actions, sku_actions, channel_actions, admin):
         app.include_router(acting.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
