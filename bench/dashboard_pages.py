@@ -41,6 +41,8 @@ def pages() -> dict[str, str]:
         "PO detail": "/purchase-orders/PO-9001", "new PO form": "/purchase-orders/new", "orders": "/orders",
         "order lookup by customer": "/orders?q=vol12", "order detail (explain)": "/orders/V-100000",
         "at risk (7 days)": "/at-risk", "at risk (60 days)": "/at-risk?days=60",
+        "hot SKU backordered tail": "/skus/AURORA-LAMP/backordered", "SKU settings": "/skus/AURORA-LAMP/settings",
+        "channel settings": "/channels/web/settings", "keys": "/keys", "audit log": "/audit",
     }
 
 

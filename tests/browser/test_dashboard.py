@@ -71,7 +71,8 @@ def test_create_a_po_slip_it_with_a_preview_and_see_the_promises_move(ops: Page)
     expect(row.locator(".promise")).to_have_text(new_promise)
     ops.goto(f"/orders/{first}")
     expect(ops.locator(".promise").first).to_have_text(new_promise)
-    expect(ops.locator(".events")).to_contain_text(f"{old_promise} → {new_promise}")
+    expect(ops.locator(".events")).to_contain_text(
+        f"PO-SLIP slipped 14 days: promise moved from {old_promise} to {new_promise}")
 
 
 def test_a_viewer_sees_no_edit_controls(browser: Browser, site: Site) -> None:

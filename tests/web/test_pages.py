@@ -46,7 +46,7 @@ def test_empty_states_say_what_to_do_next(db: Database, now: datetime) -> None:
         assert "Create the first one" in client.get("/purchase-orders").text
         assert "POST /v1/orders" in client.get("/orders").text
         risk = client.get("/at-risk").text
-        assert "No SKU is oversold" in risk and "once consent is enabled" in risk
+        assert "No SKU is oversold" in risk and "No customer is being asked" in risk and "not yet available" not in risk
         missing = client.get("/skus/NOPE")
         assert missing.status_code == 404 and "Search the SKU list" in missing.text
         assert client.get("/orders/NOPE").status_code == 404

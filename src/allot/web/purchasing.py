@@ -6,10 +6,7 @@ token, so a double click cannot receive twice) to the commit route.
 """
 from __future__ import annotations
 
-import json
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,12 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from allot.api import schemas as s
-from allot.api.middleware import request_id
 from allot.domain.errors import AllotError
-from allot.services import audit, catalog, idempotency, impact, overview, purchasing
+from allot.services import catalog, impact, overview, purchasing
+from allot.web.acting import Change, commit, notice, record, show_preview
 from allot.web.guard import Editor, Form, User, WebError, WebUser, attempt
 from allot.web.routes import number
 from allot.web.views import redirect, render
@@ -30,17 +26,6 @@ from allot.web.views import redirect, render
 router = APIRouter(include_in_schema=False)
 STATUSES = ("open", "closed", "cancelled")
 NEW_PO_ROWS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """A supply change ready to preview or commit: what it is in words, which SKUs, and how to run it."""
-
-    title: str
-    details: list[str]
-    skus: list[str]
-    run: Callable[[Connection], Any]
-    fields: dict[str, str]
 
 
 @router.get("/purchase-orders", response_class=HTMLResponse)
@@ -101,7 +86,8 @@ def po_detail(request: Request, user: User, ref: str, notice: str = "", changed:
 
 @router.post("/purchase-orders/{ref}/lines/{n}/preview", response_class=HTMLResponse)
 def preview_line(request: Request, user: Editor, form: Form, ref: str, n: int) -> Response:
-    return _preview(request, user, ref, _line_change(request, ref, n, form), f"/purchase-orders/{ref}/lines/{n}")
+    return _preview(request, user, ref, _line_change(request, ref, n, form), f"/purchase-orders/{ref}/lines/{n}",
+                    form)
 
 
 @router.post("/purchase-orders/{ref}/lines/{n}", response_class=HTMLResponse)
@@ -111,7 +97,7 @@ def commit_line(request: Request, user: Editor, form: Form, ref: str, n: int) ->
 
 @router.post("/purchase-orders/{ref}/receipts/preview", response_class=HTMLResponse)
 def preview_receipt(request: Request, user: Editor, form: Form, ref: str) -> Response:
-    return _preview(request, user, ref, _receipt(request, ref, form), f"/purchase-orders/{ref}/receipts")
+    return _preview(request, user, ref, _receipt(request, ref, form), f"/purchase-orders/{ref}/receipts", form)
 
 
 @router.post("/purchase-orders/{ref}/receipts", response_class=HTMLResponse)
@@ -121,7 +107,7 @@ def commit_receipt(request: Request, user: Editor, form: Form, ref: str) -> Resp
 
 @router.post("/purchase-orders/{ref}/cancel/preview", response_class=HTMLResponse)
 def preview_cancel(request: Request, user: Editor, form: Form, ref: str) -> Response:
-    return _preview(request, user, ref, _cancel(request, ref), f"/purchase-orders/{ref}/cancel")
+    return _preview(request, user, ref, _cancel(request, ref), f"/purchase-orders/{ref}/cancel", form)
 
 
 @router.post("/purchase-orders/{ref}/cancel", response_class=HTMLResponse)
@@ -129,59 +115,23 @@ def commit_cancel(request: Request, user: Editor, form: Form, ref: str) -> Respo
     return _commit(request, user, ref, lambda: _cancel(request, ref), form, "cancelled")
 
 
-def _preview(request: Request, user: WebUser, ref: str, change: Change, action: str) -> Response:
-    now = request.app.state.clock()
-    seen = attempt(lambda: impact.preview(request.app.state.db, change.skus, change.run, now),
-                   f"/purchase-orders/{ref}", f"Back to {ref}")
-    return render(request, "preview.html", {
-        "user": user, "ref": ref, "change": change, "impact": seen, "action": action,
-        "fields": {**change.fields, "nonce": secrets.token_urlsafe(16)}, "shown": seen.changes[:200]})
+def _preview(request: Request, user: WebUser, ref: str, change: Change, action: str, form: dict[str, str]) -> Response:
+    return show_preview(request, user, change, action, form)
 
 
 def _commit(request: Request, user: WebUser, ref: str, build: Callable[[], Change], form: dict[str, str],
             kind: str) -> Response:
-    """Apply a previewed change once: the confirm form's one-time token makes a repeat show the first result."""
-    db, now, back = request.app.state.db, request.app.state.clock(), (f"/purchase-orders/{ref}", f"Back to {ref}")
-    key = "dashboard:" + (form.get("nonce") or secrets.token_urlsafe(16))
-    posted = {k: v for k, v in form.items() if k not in ("csrf", "nonce")}
-    fingerprint = idempotency.request_hash("POST", request.url.path, json.dumps(posted, sort_keys=True).encode())
-    with db.read() as conn:
-        seen = attempt(lambda: idempotency.recall(conn, user.key_id, key, fingerprint), *back)
-    if seen is not None:  # confirmed twice (a double click, a reload): the first one counts
-        return redirect(f"/purchase-orders/{ref}?" + str(seen[1]))
-    change = build()
-
-    def run() -> str:
-        with db.write() as conn:
-            done = impact.measure(conn, change.skus, change.run, now)
-            _audit(conn, request, user, change.fields, done, now)  # the fields the change read, nothing else posted
-            query = _notice(kind, done)
-            idempotency.remember(conn, user.key_id, key, fingerprint, 303, json.dumps(query), now)
-            return query
-
-    try:
-        return redirect(f"/purchase-orders/{ref}?" + attempt(run, *back))
-    except IntegrityError:  # the same confirm raced itself and lost: show the winner's result
-        with db.read() as conn:
-            seen = idempotency.recall(conn, user.key_id, key, fingerprint)
-        if seen is None:
-            raise
-        return redirect(f"/purchase-orders/{ref}?" + str(seen[1]))
+    return commit(request, user, build, form, kind, f"/purchase-orders/{ref}")
 
 
 def _audit(conn: Connection, request: Request, user: WebUser, posted: dict[str, Any], done: impact.Impact,
            now: datetime) -> None:
-    """A change made on the dashboard is audited like an API write, in the same transaction."""
     result = {"changed": len(done.changes), "backordered": done.newly_backordered, "covered": done.newly_covered}
-    action = getattr(request.scope.get("route"), "name", None) or request.url.path
-    change = audit.Change(request_id(request.scope), request.method, request.url.path, action, 303,
-                          audit.summarise(dict(request.path_params), posted, result))
-    audit.record(conn, now, audit.Actor(user.key_id, user.name, user.role.value), change)
+    record(conn, request, user, posted, result, now)
 
 
 def _notice(kind: str, done: impact.Impact) -> str:
-    return (f"notice={kind}&changed={len(done.changes)}&backordered={done.newly_backordered}"
-            f"&covered={done.newly_covered}")
+    return notice(kind, done)
 
 
 def _po(request: Request, ref: str) -> dict[str, Any]:
@@ -216,7 +166,7 @@ def _line_change(request: Request, ref: str, n: int, form: dict[str, str]) -> Ch
               "qty": str(patch.qty) if patch.qty is not None else ""}
     return Change(f"Change {ref} line {n} ({line['sku']})", details, [line["sku"]],
                   lambda c: purchasing.update_line(c, ref, n, patch.expected_date, patch.qty,
-                                                   request.app.state.clock()), fields)
+                                                   request.app.state.clock()), fields, *_place(ref))
 
 
 def _receipt(request: Request, ref: str, form: dict[str, str]) -> Change:
@@ -238,14 +188,21 @@ def _receipt(request: Request, ref: str, form: dict[str, str]) -> Change:
     rows = [ln.model_dump() for ln in body.lines]
     skus = sorted({ln["sku"] for ln in po["lines"] if ln["line"] in {r["line"] for r in rows}})
     return Change(f"Receive stock on {ref}", details, skus,
-                  lambda c: purchasing.receive(c, ref, rows, body.close_short, request.app.state.clock()), fields)
+                  lambda c: purchasing.receive(c, ref, rows, body.close_short, request.app.state.clock()), fields,
+                  *_place(ref))
 
 
 def _cancel(request: Request, ref: str) -> Change:
     po = _po(request, ref)
     skus = sorted({ln["sku"] for ln in po["lines"]})
     return Change(f"Cancel {ref}", ["Nothing more arrives on this PO; what was received stays on hand"], skus,
-                  lambda c: purchasing.cancel(c, ref, request.app.state.clock()), {})
+                  lambda c: purchasing.cancel(c, ref, request.app.state.clock()), {}, *_place(ref))
+
+
+def _place(ref: str) -> tuple[tuple[str, str], list[tuple[str, str]]]:
+    """Where a PO change's preview leads back to, and its breadcrumbs."""
+    return (f"/purchase-orders/{ref}", f"Back to {ref}"), [("/purchase-orders", "Purchase orders"),
+                                                           (f"/purchase-orders/{ref}", ref)]
 
 
 def _first_problem(e: ValidationError) -> str:

@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from allot.api.throttle import Throttled, client_address
 from allot.domain.errors import NotFound
-from allot.services import catalog, explain, keys, orders, overview, reports
+from allot.services import catalog, explain, keys, orders, overview, reports, risk
+from allot.web import words
 from allot.web.chart import atp_svg
 from allot.web.guard import STOREFRONT_REFUSED, Form, User, WebError, attempt, session_of, sessions
 from allot.web.session import ANONYMOUS_AGE, COOKIE, MAX_AGE
@@ -116,13 +117,14 @@ def sku_detail(request: Request, user: User, sku: str, page: str = "1") -> Respo
         book = overview.sku_book(conn, sku, now)
         if book is None:
             raise missing
-        context = {
+        context: dict[str, Any] = {
             "user": user, "sku": overview.sku_figures(book), "settings": catalog.get_sku(conn, sku),
             "points": overview.supply_demand(book), "queue": overview.queue_page(conn, book.id, now, number(page)),
             "pos": overview.sku_pos(conn, book.id), "events": overview.recent_events(conn, sku),
             "labels": {b.key: overview.bucket_label(book, b.key) for b in book.supply.buckets},
         }
-    context["chart"] = atp_svg(context["points"], context["sku"]["uncovered"], sku)
+    context["chart"] = atp_svg(context["points"], context["sku"]["uncovered"], sku,
+                               context["settings"]["release_date"])
     return render(request, "sku.html", context)
 
 
@@ -141,23 +143,27 @@ def order_detail(request: Request, user: User, ref: str) -> Response:
     with request.app.state.db.read() as conn:
         order = attempt(lambda: orders.get(conn, ref), "/orders", "Look up another order")
         why = [explain.explain_line(conn, ref, ln["line"], now) for ln in order["lines"]]
-    return render(request, "order.html", {"user": user, "order": order, "explained": why})
+        history = words.order_history(conn, ref)
+    return render(request, "order.html", {"user": user, "order": order, "explained": why, "history": history})
 
 
 @router.get("/at-risk", response_class=HTMLResponse)
 def at_risk(request: Request, user: User, days: str = str(RISK_DAYS), due_page: str = "1", late_page: str = "1",
-            po_page: str = "1", sku_page: str = "1") -> Response:
-    today = request.app.state.clock().date()
+            po_page: str = "1", sku_page: str = "1", short_page: str = "1", consent_page: str = "1") -> Response:
+    now = request.app.state.clock()
+    today = now.date()
     horizon = number(days, RISK_DAYS, 0, 365)
+    pages = {"days": horizon, "due_page": number(due_page), "late_page": number(late_page),
+             "po_page": number(po_page), "sku_page": number(sku_page), "short_page": number(short_page),
+             "consent_page": number(consent_page)}
     with request.app.state.db.read() as conn:
         context = {
-            "user": user, "days": horizon,
-            "due": overview.due_not_ready(conn, today, horizon, number(due_page)),
-            "late": overview.ready_but_late(conn, today, number(late_page)),
-            "overdue": overview.overdue_po_lines(conn, today, number(po_page)),
-            "oversold": overview.oversold_skus(conn, request.app.state.clock(), number(sku_page)),
+            "user": user, "days": horizon, "now": now,
+            "short": risk.backordered_lines(conn, pages["short_page"]),
+            "consent": risk.consent_waiting(conn, pages["consent_page"]),
+            "due": risk.due_without_stock(conn, today, horizon, pages["due_page"]),
+            "late": overview.ready_but_late(conn, today, pages["late_page"]),
+            "overdue": overview.overdue_po_lines(conn, today, pages["po_page"]),
+            "oversold": overview.oversold_skus(conn, now, pages["sku_page"]),
         }
-    pages = {"days": horizon, "due_page": number(due_page), "late_page": number(late_page),
-             "po_page": number(po_page), "sku_page": number(sku_page)}
-    return render(request, "at_risk.html", {**context, "pages": pages})
-
+    return render(request, "at_risk.html", {**context, "pages": pages, "deadline_in": risk.deadline_in})

@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from allot.web import words
 from allot.web.guard import SignInRequired, WebError, sign_in_url
 
 HERE = Path(__file__).parent
@@ -32,6 +33,7 @@ def _query(base: dict[str, Any], **changes: Any) -> str:
 
 
 templates.env.globals["query"] = _query
+words.install(templates.env)  # one date format everywhere, events in words
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -50,7 +52,8 @@ def secure(response: Response) -> Response:
 
 def _nav(request: Request) -> str:
     path = request.url.path
-    for prefix in ("/skus", "/purchase-orders", "/orders", "/at-risk", "/holds", "/channels", "/import", "/messages", "/payments"):
+    for prefix in ("/skus", "/purchase-orders", "/orders", "/at-risk", "/holds", "/channels", "/import", "/messages",
+                   "/payments", "/webhooks", "/keys", "/audit"):
         if path.startswith(prefix):
             return prefix
     return ""
