@@ -12,6 +12,7 @@ from allot.domain.errors import SaleRefused
 from allot.services import catalog, purchasing, selling, stock
 from allot.services import orders as order_service
 from allot.services.book import Book
+from allot.services.common import today as merchant_today
 from allot.store.db import Database
 from allot.store.tables import order_lines, orders, skus
 
@@ -21,7 +22,7 @@ def load(db: Database, now: datetime, *, only_if_empty: bool = False) -> bool:
     with db.write() as conn:
         if only_if_empty and conn.execute(select(func.count()).select_from(skus)).scalar():
             return False
-        today = now.date()
+        today = merchant_today(now)
         catalog.put_channel(conn, "web", {"allow_backorder": True, "allow_preorder": True, "padding_days": 0}, now)
         catalog.put_channel(conn, "wholesale", {"allow_backorder": True, "allow_preorder": True, "padding_days": 3},
                             now)
@@ -90,7 +91,7 @@ def load_volume(db: Database, now: datetime, lines: int = 10_000) -> int:
     re-planned from its rows, exactly as after any change, so `allot reconcile` stays clean.
     Returns the number of order lines added.
     """
-    today = now.date()
+    today = merchant_today(now)
     with db.write() as conn:
         missing = lines - conn.execute(select(func.count()).select_from(order_lines)).scalar_one()
         if missing <= 0:

@@ -43,6 +43,7 @@ class Settings:
     shop_push_backoff: float = 2.0
     shop_push_backoff_max: float = 300.0
     shop_push_loopback_only: bool = False  # the test suite: never push to a shop off this machine
+    timezone: str = "UTC"  # ALLOT_TIMEZONE: the merchant's calendar (IANA name); dates are its days
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -75,6 +76,7 @@ class Settings:
             shop_push_backoff=float(env.get("ALLOT_SHOP_PUSH_BACKOFF", "2")),
             shop_push_backoff_max=float(env.get("ALLOT_SHOP_PUSH_BACKOFF_MAX", "300")),
             shop_push_loopback_only=env.get("ALLOT_SHOP_PUSH_LOOPBACK_ONLY", "").lower() in ("1", "on", "true", "yes"),
+            timezone=env.get("ALLOT_TIMEZONE") or "UTC",
         )
 
     def lanes_for(self, sqlite: bool) -> int:

@@ -23,6 +23,7 @@ from allot.api import schemas as s
 from allot.api.middleware import request_id
 from allot.domain.errors import AllotError
 from allot.services import audit, catalog, idempotency, impact, overview, purchasing
+from allot.services.common import today as merchant_today
 from allot.web.guard import Editor, Form, User, WebError, WebUser, attempt
 from allot.web.routes import number
 from allot.web.views import redirect, render
@@ -46,7 +47,7 @@ class Change:
 @router.get("/purchase-orders", response_class=HTMLResponse)
 def po_list(request: Request, user: User, status: str = "", page: str = "1") -> Response:
     status = status if status in STATUSES else ""
-    today = request.app.state.clock().date()
+    today = merchant_today(request.app.state.clock())
     with request.app.state.db.read() as conn:
         found = overview.po_page(conn, today, status, number(page))
     return render(request, "pos.html", {"user": user, "page": found, "status": status, "statuses": STATUSES})
@@ -94,7 +95,7 @@ def po_detail(request: Request, user: User, ref: str, notice: str = "", changed:
     counts = {"changed": number(changed, 0, 0), "backordered": number(backordered, 0, 0),
               "covered": number(covered, 0, 0)}
     return render(request, "po.html", {"user": user, "po": po, "notice": notice, "counts": counts,
-                                       "today": request.app.state.clock().date()})
+                                       "today": merchant_today(request.app.state.clock())})
 
 
 # -- changes: preview, then commit -----------------------------------------------------------------

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from allot.api.throttle import Throttled, client_address
 from allot.domain.errors import NotFound
 from allot.services import catalog, explain, keys, orders, overview, reports
+from allot.services.common import today as merchant_today
 from allot.web.chart import atp_svg
 from allot.web.guard import STOREFRONT_REFUSED, Form, User, WebError, attempt, session_of, sessions
 from allot.web.session import ANONYMOUS_AGE, COOKIE, MAX_AGE
@@ -147,7 +148,7 @@ def order_detail(request: Request, user: User, ref: str) -> Response:
 @router.get("/at-risk", response_class=HTMLResponse)
 def at_risk(request: Request, user: User, days: str = str(RISK_DAYS), due_page: str = "1", late_page: str = "1",
             po_page: str = "1", sku_page: str = "1") -> Response:
-    today = request.app.state.clock().date()
+    today = merchant_today(request.app.state.clock())
     horizon = number(days, RISK_DAYS, 0, 365)
     with request.app.state.db.read() as conn:
         context = {
