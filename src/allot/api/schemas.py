@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+EVENT_TYPE_PATTERN = r"^[a-z_]+(\.[a-z_]+)*(\.\*)?$"  # a type (`order_line.promise_changed`) or a family (`order_line.*`)
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 Qty = Annotated[int, Field(gt=0, le=1_000_000)]
 Days = Annotated[int, Field(ge=0, le=3650)]
