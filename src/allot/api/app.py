@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from allot import web as dashboard
-from allot.api import docs, problems, throttle
+from allot.api import docs, openapi, problems, throttle
 from allot.api.deps import KeyCache
 from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
@@ -108,4 +108,5 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(files_router)
     dashboard.install(app, settings)
     docs.install(app)
+    openapi.install(app)
     return app

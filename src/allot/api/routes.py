@@ -215,7 +215,7 @@ def get_order(ref: PathName, ctx: SaleReader) -> Any:
         return orders.get(conn, ref)
 
 
-@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
+@router.get("/orders/{ref}/lines/{n}/explain", response_model=s.ExplainOut, tags=["orders"])
 def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
     """Why a line ships when it ships: queue position, covering supply, promise history."""
     with ctx.db.read() as conn:
