@@ -37,6 +37,8 @@ def test_every_answer_is_typed_and_every_problem_is_problem_json(app: FastAPI) -
             content = answer.get("content", {})
             if int(status) >= 400:
                 schema = content.get("application/problem+json", {}).get("schema", {})
+                if set(content) == {"text/plain"}:  # said by the server before the app (a request line too long)
+                    continue
                 if set(content) != {"application/problem+json"} or not schema.get("$ref", "").endswith("Problem"):
                     loose.append(f"{method} {path} {status}")
             elif "application/json" in content and not typed(content["application/json"]["schema"]):

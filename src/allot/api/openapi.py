@@ -81,6 +81,10 @@ def _describe_operation(path: str, method: str, operation: dict[str, Any]) -> No
         responses.setdefault("415", {"description": NOT_JSON})
     for status, answer in responses.items():
         if status.isdigit() and int(status) >= 400:
+            content = answer.get("content", {})
+            others = {kind: v for kind, v in content.items() if kind not in ("application/json", MEDIA_TYPE)}
+            if others and MEDIA_TYPE not in content:
+                continue  # the route says what is sent instead (the server's own text/plain 400)
             model = PROBLEMS.get(int(status), Problem)
             answer["content"] = {MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
             answer.setdefault("description", "RFC 9457 problem details")
