@@ -102,14 +102,14 @@ def announce_when_ready(host: str, port: int, patience: float = 120.0) -> thread
     uvicorn's own start-up lines are below our log level, and with several workers no single
     process knows when all are up; asking the server as a client does."""
     url = base_url(host, port)
-    local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 (a wildcard bind is reached locally)
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # a wildcard bind is reached locally
     probe = base_url(local, port) + "/healthz"
 
     def wait() -> None:
         deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(probe, timeout=2) as answer:  # noqa: S310 (our own http URL)
+                with urllib.request.urlopen(probe, timeout=2) as answer:
                     if answer.status == 200:
                         print(f"Allot is ready at {url}  (dashboard: {url}/  API docs: {url}/docs)", flush=True)
                         return

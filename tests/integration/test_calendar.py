@@ -91,7 +91,7 @@ def test_promises_follow_the_merchants_day_on_both_sides_of_its_midnight(db: Dat
 
 def test_a_preorder_is_released_at_the_zones_midnight_not_the_utc_one(db: Database) -> None:
     before = datetime(2026, 12, 1, 9, 59, tzinfo=UTC)  # 23:59 on 1 Dec in Kiritimati
-    client, clock = serve(db, KIRITIMATI, before)
+    client, _ = serve(db, KIRITIMATI, before)
     with client:
         client.put("/v1/channels/web", json={"allow_backorder": True, "allow_preorder": True})
         client.put("/v1/skus/LAMP", json={"mode": "preorder", "release_date": "2026-12-02", "handling_days": 0})
@@ -107,7 +107,7 @@ def test_a_preorder_is_released_at_the_zones_midnight_not_the_utc_one(db: Databa
 
 def test_consent_expires_at_the_zones_midnight_across_a_daylight_saving_change(db: Database) -> None:
     asked_at = datetime(2026, 3, 7, 20, 0, tzinfo=UTC)  # noon on Saturday 7 March in California (PST)
-    client, clock = serve(db, LA, asked_at)
+    client, _ = serve(db, LA, asked_at)
     with client, db.write() as conn:
         channel(conn, "web", asked_at, consent_after_days=7, consent_window_days=1, consent_default="cancel")
         sku(conn, "MUG", asked_at)

@@ -14,7 +14,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "events.md"
 def documented_verify() -> Any:
     text = DOC.read_text()
     section = text[text.index("### Verifying a delivery"):]
-    code = re.search(r"```python\n(.*?)```", section, re.S)
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert code, "no python snippet under 'Verifying a delivery'"
     snippet = code.group(1)
     definition = snippet[:snippet.index("# In your handler")]  # the usage line needs a request

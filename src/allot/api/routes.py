@@ -245,7 +245,7 @@ def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> Response:
 @router.get("/events", response_model=s.EventPage, tags=["events"])
 def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
            sku: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None,
-           type: Annotated[str | None, Query(max_length=100, pattern=s.EVENT_TYPE_PATTERN,  # noqa: A002
+           kind: Annotated[str | None, Query(alias="type", max_length=100, pattern=s.EVENT_TYPE_PATTERN,
                                              description="an event type, or a family such as `order_line.*`")] = None,
            order_ref: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None) -> Any:
     """Published events in order after a cursor, optionally only of a type (or family), a SKU or an order."""
@@ -256,7 +256,7 @@ def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
         with ctx.db.write() as conn:
             outbox.sequence(conn)
     with ctx.db.read() as conn:
-        return reports.event_page(conn, after, limit, sku, type, order_ref)
+        return reports.event_page(conn, after, limit, sku, kind, order_ref)
 
 
 @router.get("/keys", response_model=list[s.KeyOut], tags=["keys"])
