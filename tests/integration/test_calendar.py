@@ -145,3 +145,22 @@ def test_why_a_line_ships_when_it_does_dates_stock_on_the_merchants_day(db: Data
         client.post("/v1/orders", json={"ref": "A", "channel": "web", "lines": [{"sku": "TEE", "qty": 1}]})
         why = client.get("/v1/orders/A/lines/1/explain").json()
         assert why["covered_by"][0]["date"] == "2026-12-01"
+
+
+@pytest.mark.parametrize(("at", "overdue"), [
+    (datetime(2026, 12, 2, 7, 30, tzinfo=UTC), False),  # 23:30 on 1 Dec in California: due today, not late
+    (datetime(2026, 12, 2, 8, 30, tzinfo=UTC), True),  # 00:30 on 2 Dec there: now it is late
+])
+def test_the_dashboard_calls_a_po_late_on_the_merchants_day(db: Database, at: datetime, overdue: bool) -> None:
+    client, _ = serve(db, LA, at)
+    with client:
+        client.put("/v1/skus/TEE", json={"mode": "backorder", "handling_days": 0})
+        client.post("/v1/purchase-orders", json={"ref": "PO-1", "lines": [{"sku": "TEE", "qty": 5,
+                                                                              "expected_date": "2026-12-01"}]})
+        client.headers.pop("Authorization")
+        signin = client.get("/signin").text
+        token = signin.split('name="csrf" value="')[1].split('"')[0]
+        assert client.post("/signin", data={"csrf": token, "api_key": KEY, "next": "/skus"},
+                           follow_redirects=False).status_code == 303
+        page = client.get("/purchase-orders/PO-1").text
+        assert ('class="badge bad">overdue' in page) is overdue
