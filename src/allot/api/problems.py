@@ -80,7 +80,10 @@ def field_of(loc: tuple[Any, ...]) -> str:
 
 
 def unread_body(request: Request) -> str:
-    """Why FastAPI did not read a body as JSON (curl's default is a form), or "" when it did or there was none."""
+    """Why FastAPI did not read an API body as JSON (curl's default is a form), or "" when it did or there
+    was none (the dashboard's own forms are forms)."""
+    if not request.url.path.startswith("/v1/"):
+        return ""
     if request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in request.headers:
         return ""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
