@@ -77,7 +77,8 @@ class ChannelIn(Body):
         default=None, description="ask the customer once a promise slips more than this many days past the "
                                   "first promise (or the line is backordered); null: never ask")
     consent_window_days: Annotated[int, Field(ge=0, le=365)] = Field(
-        default=7, description="days the customer has to answer")
+        default=7, description="days the customer has to answer: until the merchant's midnight ending the "
+                               "day this many days after the request (0: the end of that same day)")
     consent_default: Literal["cancel", "keep"] = Field(
         default="keep", description="what happens to the line when the customer does not answer in time")
 
