@@ -30,7 +30,7 @@ def latest_stamps(db: Database) -> dict[str, datetime]:
 def test_nothing_the_demo_loads_is_stamped_in_the_future(db: Database, now: datetime) -> None:
     assert not already_loaded(db)
     load(db, now)
-    load_volume(db, now, 2_000)
+    load_volume(db, now, 1_000)
 
     stamps = latest_stamps(db)
     assert {"orders.created_at", "events.occurred_at", "order_lines.queued_at"} <= set(stamps)
