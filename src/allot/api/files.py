@@ -17,10 +17,10 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from allot.api.answers import ImportJobOut, ImportOut
 from allot.api.deps import Ctx, Ops, Reader, plain
 from allot.api.middleware import request_id
 from allot.api.problems import of, problem_responses
-from allot.api.schemas import ImportJobOut, ImportOut
 from allot.connectors.csv_files import EXPORTS, IMPORTS, write
 from allot.domain.errors import Invalid
 from allot.services import audit, exports, import_jobs, imports

@@ -14,8 +14,9 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from allot.api.answers import ConflictProblem, InvalidProblem
 from allot.api.problems import MEDIA_TYPE
-from allot.api.schemas import ConflictProblem, InvalidProblem, Problem
+from allot.api.schemas import Problem
 
 PROBLEMS: dict[int, type[BaseModel]] = {409: ConflictProblem, 422: InvalidProblem}
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from allot.api import schemas as s
+from allot.api.answers import ExplainOut
 from allot.api.deps import (
     Admin,
     Ops,
@@ -215,7 +216,7 @@ def get_order(ref: PathName, ctx: SaleReader) -> Any:
         return orders.get(conn, ref)
 
 
-@router.get("/orders/{ref}/lines/{n}/explain", response_model=s.ExplainOut, tags=["orders"])
+@router.get("/orders/{ref}/lines/{n}/explain", response_model=ExplainOut, tags=["orders"])
 def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
     """Why a line ships when it ships: queue position, covering supply, promise history."""
     with ctx.db.read() as conn:
