@@ -19,10 +19,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from allot import startup
 from allot.connectors.csv_files import EXPORTS, IMPORTS, write
 from allot.domain.errors import AllotError
 from allot.services import audit, exports, imports
-from allot import startup
 from allot.store.db import Database
 from allot.store.migrate import upgrade
 

@@ -8,11 +8,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from allot import startup
 from allot.connectors.shop_stock import ShopError
 from allot.domain.destinations import Destinations
 from allot.services import storefronts
 from allot.services.storefronts import Storefront
-from allot import startup
 from allot.store.db import Database
 from allot.workers import shop_sync
 
