@@ -10,9 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from allot.api.app import create_app
-from allot.domain.calendar import UnknownZone, day_start, local_day, zone_named
+from allot.domain.calendar import UnknownZone, day_end, day_start, local_day, zone_named
 from allot.services import keys, purchasing
 from allot.services.common import use_zone
 from allot.settings import Settings
@@ -58,6 +60,21 @@ def test_a_moment_falls_on_the_merchants_day() -> None:
     assert day_start(date(2026, 3, 8), la) == datetime(2026, 3, 8, 8, tzinfo=UTC)
     assert day_start(date(2026, 3, 9), la) == datetime(2026, 3, 9, 7, tzinfo=UTC)
     assert day_start(date(2026, 11, 2), la) == datetime(2026, 11, 2, 8, tzinfo=UTC)
+
+
+# Far from UTC, with daylight saving at 2 am, at midnight (Santiago), by half an hour (Lord Howe).
+ZONES = [LA, KIRITIMATI, "Asia/Tokyo", "America/Santiago", "Australia/Lord_Howe", "Pacific/Chatham", "UTC"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)),
+       st.sampled_from(ZONES))
+def test_every_moment_lies_within_its_merchant_days_midnights(moment: datetime, name: str) -> None:
+    zone = zone_named(name)
+    day = local_day(moment, zone)
+    assert day_start(day, zone) <= moment < day_end(day, zone)
+    assert local_day(day_start(day, zone), zone) == day  # a day starts on itself, even across a gap
+    assert timedelta(hours=22) <= day_end(day, zone) - day_start(day, zone) <= timedelta(hours=26)
 
 
 @pytest.mark.parametrize("name", ["Mars/Olympus", "", "../etc/passwd", "/etc/localtime", "utc "])
