@@ -90,6 +90,7 @@ def test_promises_follow_the_merchants_day_on_both_sides_of_its_midnight(db: Dat
     before = datetime(2026, 12, 2, 7, 59, tzinfo=UTC)  # 23:59 on 1 Dec in California; 2 Dec in UTC
     client, clock = serve(db, LA, before)
     with client:
+        assert "merchant's calendar, America/Los_Angeles" in client.get("/openapi.json").json()["info"]["description"]
         client.put("/v1/channels/web", json={"allow_backorder": True, "allow_preorder": True})
         client.put("/v1/skus/TEE", json={"mode": "stock", "handling_days": 0})
         client.post("/v1/stock/adjustments", json={"sku": "TEE", "delta": 10, "reason": "count"})

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from allot.api.answers import ConflictProblem, InvalidProblem
 from allot.api.problems import MEDIA_TYPE
 from allot.api.schemas import Problem
+from allot.services.common import merchant_zone
 
 PROBLEMS: dict[int, type[BaseModel]] = {409: ConflictProblem, 422: InvalidProblem}
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
@@ -48,7 +49,10 @@ def honours_idempotency(method: str, path: str) -> bool:
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            spec = get_openapi(title=app.title, version=app.version, description=app.description,
+            # Which calendar the dates are in is part of reading them: say it where clients look.
+            calendar = (f" Dates (`YYYY-MM-DD`) are days of the merchant's calendar, {merchant_zone().key}"
+                        " (`ALLOT_TIMEZONE`); timestamps are UTC.")
+            spec = get_openapi(title=app.title, version=app.version, description=app.description + calendar,
                                routes=app.routes)
             describe(spec)
             app.openapi_schema = spec
