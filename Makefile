@@ -1,7 +1,9 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: what running Allot needs (`make run`), and the test tools on top (`make test`).
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # A fixed key for the local demo only; set your own for anything else.
@@ -15,8 +17,12 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 # The demo's well-known key is expected here: no warning about it (docs/security.md).
 run: export ALLOT_DEMO = 1
@@ -30,7 +36,7 @@ run: install
 	@echo ""
 	$(BIN)/allot serve --host $(HOST) --port $(PORT)
 
-test: install
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
 
 # The shared black-box contract check (needs ../shared, as in CI).

@@ -5,6 +5,8 @@ import copy
 import os
 import signal
 import threading
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +24,14 @@ from sqlalchemy import Connection
 
 from allot import files_cli, startup
 from allot.api import serving
-from allot.demo import load, load_volume
+from allot.demo import already_loaded, load, load_volume
 from allot.domain.errors import AllotError
 from allot.services import audit, keys
 from allot.services.reconcile import reconcile as check
 from allot.settings import Settings
 from allot.shop_cli import app as shop_app
 from allot.store.db import Database
-from allot.store.migrate import upgrade
+from allot.store.migrate import head, upgrade
 from allot.workers.mailer import MailerThread, mailer_options
 from allot.workers.relay import RelayThread, options_from
 from allot.workers.shop_push import ShopPushThread
@@ -47,21 +49,22 @@ console = Console()
 
 
 def _db() -> Database:
-    return Database(Settings.from_env().database_url)
+    return Database(startup.settings().database_url)
 
 
-def prepare(settings: Settings) -> None:
-    """Migrate, and make the bootstrap admin key exist when one is configured."""
+def prepare(settings: Settings) -> list[str]:
+    """Migrate, and make the bootstrap admin key exist when one is configured; returns the migrations applied."""
 
     startup.check_bootstrap_key(settings.bootstrap_admin_key)
     db = Database(settings.database_url)
-    upgrade(db)
+    applied = upgrade(db)
     if settings.bootstrap_admin_key:
         with db.write() as conn:
             keys.ensure(conn, settings.bootstrap_admin_key, datetime.now(UTC))
     with db.read() as conn:
         startup.warn_about_demo_key(conn, settings.demo)
     db.dispose()
+    return applied
 
 
 @app.command()
@@ -75,8 +78,9 @@ def serve(
         "X-Forwarded-Proto and -For are believed; none by default")] = "",
 ) -> None:
     """Serve the API and the dashboard (migrates the database first)."""
-    settings = Settings.from_env()
+    settings = startup.settings()
     prepare(settings)
+    announce_when_ready(host, port)
     if not relay:
         os.environ["ALLOT_RELAY"] = "off"  # the only way to reach the app factory in every server process
     # No access log: request lines carry nothing we need, and one mistake there could leak a key.
@@ -87,6 +91,36 @@ def serve(
                 log_level="warning", access_log=False, log_config=log_config(), timeout_keep_alive=5,
                 http=serving.protocol(settings.header_timeout, settings.body_timeout),
                 proxy_headers=bool(forwarded_allow_ips), forwarded_allow_ips=forwarded_allow_ips or None)
+
+
+def base_url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def announce_when_ready(host: str, port: int, patience: float = 120.0) -> threading.Thread:
+    """One line once the server answers /healthz: where it is, its dashboard and its API docs.
+
+    uvicorn's own start-up lines are below our log level, and with several workers no single
+    process knows when all are up; asking the server as a client does."""
+    url = base_url(host, port)
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # a wildcard bind is reached locally
+    probe = base_url(local, port) + "/healthz"
+
+    def wait() -> None:
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(probe, timeout=2) as answer:
+                    if answer.status == 200:
+                        print(f"Allot is ready at {url}  (dashboard: {url}/  API docs: {url}/docs)", flush=True)
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=wait, name="allot-ready", daemon=True)
+    thread.start()
+    return thread
 
 
 def log_config() -> dict[str, Any]:
@@ -104,7 +138,7 @@ def worker(
     sweep: Annotated[bool, typer.Option(help="also expire holds and consent deadlines")] = True,
 ) -> None:
     """Deliver webhooks, push stock to connected shops (and sweep); run beside `allot serve --no-relay`."""
-    settings = Settings.from_env()
+    settings = startup.settings()
     prepare(settings)
     db = Database(settings.database_url)
     stop = threading.Event()
@@ -133,15 +167,24 @@ def _utcnow() -> datetime:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every migration that has not run yet."""
-    prepare(Settings.from_env())
-    console.print("database is up to date")
+    """Apply every migration that has not run yet, and say which."""
+    settings = startup.settings()
+    applied = prepare(settings)
+    for name in applied:
+        console.print(f"applied {shown(name)}")
+    db = Database(settings.database_url)
+    at = head(db)
+    db.dispose()
+    if applied:
+        console.print(f"applied {len(applied)} migration{'s' if len(applied) != 1 else ''}: the database is now at {at}")
+    else:
+        console.print(f"nothing to apply: the database was already at {at}")
 
 
 @keys_app.command("create")
 def keys_create(
     name: str,
-    role: Annotated[str, typer.Option(help="admin, ops, storefront or viewer")] = "admin",
+    role: Annotated[str, typer.Option(help="admin, ops, storefront or viewer (required: a key's power is a choice)")],
     channel: Annotated[Optional[list[str]], typer.Option(help="storefront: channels it may sell on")] = None,  # noqa: UP045
     max_hold_ttl: Annotated[Optional[int], typer.Option(min=1, help="storefront: longest hold, seconds")] = None,  # noqa: UP045
     max_held_units: Annotated[Optional[int], typer.Option(min=1, help="storefront: units held at once")] = None,  # noqa: UP045
@@ -212,16 +255,23 @@ def demo(
 ) -> None:
     """Load a realistic drop to explore: preorders on two POs, a backorder SKU, a marketplace channel."""
 
-    settings = Settings.from_env()
+    settings = startup.settings()
     prepare(settings)
     db = Database(settings.database_url)
     now = datetime.now(UTC)
-    if load(db, now, only_if_empty=if_empty):
+    if already_loaded(db):
+        console.print("the demo data is already loaded (AURORA-LAMP, PO-1001…): nothing changed")
+    elif _loaded(db, now, if_empty):
         console.print("demo loaded: AURORA-LAMP (preorder), TERRA-MUG (backorder), CANVAS-TOTE (stock)")
     else:
         console.print("database not empty: demo not loaded")
     if lines:
         console.print(f"added {load_volume(db, now, lines)} order lines (VOL-001..VOL-030, PO-9001)")
+
+
+def _loaded(db: Database, now: datetime, only_if_empty: bool) -> bool:
+    with _refusals():  # say why in one line (say, a PO-1001 of your own) rather than a traceback
+        return load(db, now, only_if_empty=only_if_empty)
 
 
 @app.command()

@@ -12,16 +12,30 @@ from allot.domain.errors import SaleRefused
 from allot.services import catalog, purchasing, selling, stock
 from allot.services import orders as order_service
 from allot.services.book import Book
+from allot.services.common import today as merchant_today
 from allot.store.db import Database
-from allot.store.tables import order_lines, orders, skus
+from allot.store.tables import order_lines, orders, purchase_orders, skus
+
+# The story takes STORY of simulated time (the last step is a stock count 41 minutes in); it is
+# told so that its last step happens at `now`: nothing is stamped in the future.
+STORY = timedelta(minutes=41)
+
+
+def already_loaded(db: Database) -> bool:
+    """The demo's own SKU or first PO exists: loading again would collide with it."""
+    with db.read() as conn:
+        lamp = conn.execute(select(skus.c.id).where(skus.c.sku == "AURORA-LAMP")).first()
+        po = conn.execute(select(purchase_orders.c.id).where(purchase_orders.c.ref == "PO-1001")).first()
+    return lamp is not None or po is not None
 
 
 def load(db: Database, now: datetime, *, only_if_empty: bool = False) -> bool:
     """Load the demo; returns False (and changes nothing) when asked for an empty database that is not."""
+    today = merchant_today(now)
+    now = now - STORY
     with db.write() as conn:
         if only_if_empty and conn.execute(select(func.count()).select_from(skus)).scalar():
             return False
-        today = now.date()
         catalog.put_channel(conn, "web", {"allow_backorder": True, "allow_preorder": True, "padding_days": 0}, now)
         catalog.put_channel(conn, "wholesale", {"allow_backorder": True, "allow_preorder": True, "padding_days": 3},
                             now)
@@ -90,18 +104,20 @@ def load_volume(db: Database, now: datetime, lines: int = 10_000) -> int:
     re-planned from its rows, exactly as after any change, so `allot reconcile` stays clean.
     Returns the number of order lines added.
     """
-    today = now.date()
+    today = merchant_today(now)
     with db.write() as conn:
         missing = lines - conn.execute(select(func.count()).select_from(order_lines)).scalar_one()
         if missing <= 0:
             return 0
-        names = _volume_skus(conn, now, today)
+        # A millisecond per order line, told so that the last one is placed at `now` (none in the future).
+        begin = now - timedelta(milliseconds=missing + 1000)
+        names = _volume_skus(conn, begin, today)
         hot = "AURORA-LAMP"
         purchasing.create(conn, "PO-9001", "Lumen Works", [
-            {"sku": hot, "qty": int(missing * 0.55), "expected_date": today + timedelta(days=45)}], now)
+            {"sku": hot, "qty": int(missing * 0.55), "expected_date": today + timedelta(days=45)}], begin)
         rng = random.Random(11)
         plan = [hot if rng.random() < 0.7 else rng.choice(names) for _ in range(missing)]
-        _bulk_orders(conn, plan, now, rng)
+        _bulk_orders(conn, plan, begin + timedelta(seconds=1), rng)
         for book in Book.open(conn, set(plan), now).values():
             book.replan({"op": "volume.loaded"})
             book.save()

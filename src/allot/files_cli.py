@@ -19,10 +19,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from allot import startup
 from allot.connectors.csv_files import EXPORTS, IMPORTS, write
 from allot.domain.errors import AllotError
 from allot.services import audit, exports, imports
-from allot.settings import Settings
 from allot.store.db import Database
 from allot.store.migrate import upgrade
 
@@ -46,7 +46,7 @@ def import_file(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would change; write nothing")] = False,
 ) -> None:
     """Import a CSV file all or nothing: if any row is bad, nothing is written and every bad row is listed."""
-    db = Database(Settings.from_env().database_url)
+    db = Database(startup.settings().database_url)
     upgrade(db)
     now = datetime.now(UTC)
     change = audit.Change(f"cli-{uuid.uuid4().hex}", "CLI", f"allot import {kind}", f"import_{kind}", 0,
@@ -93,7 +93,7 @@ def export_file(
     file: Annotated[Optional[Path], typer.Argument(dir_okay=False, help="default: standard output")] = None,  # noqa: UP045
 ) -> None:
     """Export a CSV file (UTF-8, header row), streamed: a large file never sits in memory."""
-    db = Database(Settings.from_env().database_url)
+    db = Database(startup.settings().database_url)
     try:
         exports.require_kind(kind)
     except AllotError as e:

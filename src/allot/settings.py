@@ -48,6 +48,7 @@ class Settings:
     smtp_url: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     customer_link_days: int = 180
+    timezone: str = "UTC"  # ALLOT_TIMEZONE: the merchant's calendar (IANA name); dates are its days
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -83,6 +84,7 @@ class Settings:
             smtp_url=env.get("ALLOT_SMTP_URL") or None,
             public_url=(env.get("ALLOT_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             customer_link_days=int(env.get("ALLOT_CUSTOMER_LINK_DAYS", "180")),
+            timezone=env.get("ALLOT_TIMEZONE") or "UTC",
         )
 
     def lanes_for(self, sqlite: bool) -> int:

@@ -8,11 +8,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from allot import startup
 from allot.connectors.shop_stock import ShopError
 from allot.domain.destinations import Destinations
 from allot.services import storefronts
 from allot.services.storefronts import Storefront
-from allot.settings import Settings
 from allot.store.db import Database
 from allot.workers import shop_sync
 
@@ -32,7 +32,7 @@ def _connection(db: Database, channel: str) -> Storefront:
 @app.command("check")
 def check(channel: str, all_skus: bool = typer.Option(False, "--all", help="list SKUs that agree too")) -> None:
     """Compare the shop's counts with Allot's, SKU by SKU; changes nothing."""
-    settings = Settings.from_env()
+    settings = startup.settings()
     db = Database(settings.database_url)
     sf = _connection(db, channel)
     try:
@@ -60,7 +60,7 @@ def _figure(value: int | None) -> str:
 @app.command("push")
 def push(channel: str) -> None:
     """Set every managed SKU's count in the shop to Allot's now."""
-    settings = Settings.from_env()
+    settings = startup.settings()
     db = Database(settings.database_url)
     sf = _connection(db, channel)
     columns = (TextColumn("pushing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

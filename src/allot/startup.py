@@ -1,4 +1,5 @@
-"""Start-up checks on admin keys: a bootstrap key long enough to resist guessing, and the demo's key only in a demo."""
+"""Start-up checks: the merchant's time zone, a bootstrap key long enough to resist guessing, and the demo's key
+only in a demo."""
 from __future__ import annotations
 
 import logging
@@ -6,11 +7,24 @@ import sys
 
 from sqlalchemy import Connection
 
+from allot.domain.calendar import UnknownZone, zone_named
 from allot.services import keys
+from allot.services.common import use_zone
+from allot.settings import Settings
 
 MIN_BOOTSTRAP_KEY = 24  # characters; a generated key has 49
 DEMO_KEY = "allot-demo-admin-key"  # the Makefile's: published in the README, so anyone may try it
 log = logging.getLogger("allot.startup")
+
+
+def settings() -> Settings:
+    """A command's settings with the merchant's time zone in force; an unknown zone stops it in one line."""
+    found = Settings.from_env()
+    try:
+        use_zone(zone_named(found.timezone))
+    except UnknownZone as e:
+        raise SystemExit(str(e)) from None
+    return found
 
 
 def check_bootstrap_key(secret: str | None) -> None:

@@ -542,7 +542,7 @@ def test_an_order_takes_on_hand_first_then_the_po_and_is_promised_for_it(api: ht
         (1, s, 3, 0, 0)
     assert (line["state"], line["promise_date"]) == ("awaiting_stock", day(11))
     assert line["allocation"] == [
-        {"source": "stock", "qty": 1, "date": today().isoformat()},
+        {"source": "stock", "qty": 1, "date": today().isoformat(), "po_ref": None, "po_line": None},
         {"source": "po", "po_ref": ref, "po_line": 1, "qty": 2, "date": day(10)},
     ]
     assert same_resource(ok(api.get(f"/v1/orders/{placed['ref']}"), 200)) == same_resource(placed)

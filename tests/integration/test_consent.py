@@ -56,7 +56,8 @@ def test_a_backordered_line_and_a_slip_beyond_seven_days_ask_for_consent(db: Dat
     a = looked_up(db, "A")
     assert (a["state"], a["promise_date"].isoformat(), a["consent_status"]) == ("awaiting_stock", day(now, 24),
                                                                              "needs_consent")
-    assert a["consent_deadline"] == now + timedelta(days=3)
+    # the window ends at the merchant's midnight after its third day (UTC here)
+    assert a["consent_deadline"] == now.replace(hour=0) + timedelta(days=4)
     with db.read() as conn:
         types = event_types(conn)
     assert types.count("order_line.consent_requested") == 3
@@ -103,7 +104,7 @@ def test_nobody_answering_by_the_deadline_cancels_under_a_cancel_default(db: Dat
 
     assert sweep(db, now + timedelta(days=2)) == 0  # before the deadline nothing happens
     assert looked_up(db, "A")["state"] == "awaiting_stock"
-    assert sweep(db, now + timedelta(days=3, seconds=1)) == 1
+    assert sweep(db, now + timedelta(days=3, hours=12, seconds=1)) == 1
 
     assert [looked_up(db, r)["state"] for r in ("A", "B", "C")] == ["cancelled"] * 3
     assert [looked_up(db, r)["consent_status"] for r in ("A", "B", "C")] == ["expired"] * 3
@@ -193,7 +194,7 @@ def test_the_default_applies_when_the_order_is_read_after_its_deadline(
     world(db, now, default="cancel")
     slip_po_1(db, now, to_day=24)
 
-    clock.now = now + timedelta(days=3, minutes=1)  # no sweeper runs: reading is enough
+    clock.now = now + timedelta(days=3, hours=12, minutes=1)  # no sweeper runs: reading is enough
     assert client.get("/v1/orders/A").json()["lines"][0]["state"] == "cancelled"
     late = client.post("/v1/orders/B/lines/1/consent", json={"accept": True})
     assert late.status_code == 409 and late.json()["consent_status"] == "expired"

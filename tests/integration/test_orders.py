@@ -88,7 +88,8 @@ def test_an_order_places_every_line_numbered_from_one(db: Database, now: datetim
         got = order(conn, now, "A", (MUG, 2), (BOWL, 1), (MUG, 1))
     assert [(ln["line"], ln["sku"], ln["qty"], ln["state"]) for ln in got["lines"]] == [
         (1, MUG, 2, "ready"), (2, BOWL, 1, "ready"), (3, MUG, 1, "ready")]
-    assert got["lines"][0]["allocation"] == [{"source": "stock", "qty": 2, "date": now.date().isoformat()}]
+    assert got["lines"][0]["allocation"] == [{"source": "stock", "qty": 2, "date": now.date().isoformat(),
+                                                "po_ref": None, "po_line": None}]
     with db.read() as conn:
         assert (numbers(conn, now, MUG), numbers(conn, now, BOWL)) == ((5, 3, 2), (5, 1, 4))
         assert sorted(line_events_after(conn, 0)) == [
@@ -103,7 +104,7 @@ def test_an_order_line_on_a_po_shows_where_its_units_come_from(db: Database, now
     assert (got["state"], got["promise_date"], got["first_promise_date"]) == (
         "awaiting_stock", in_days(now, 11), in_days(now, 11))
     assert got["allocation"] == [
-        {"source": "stock", "qty": 1, "date": now.date().isoformat()},
+        {"source": "stock", "qty": 1, "date": now.date().isoformat(), "po_ref": None, "po_line": None},
         {"source": "po", "po_ref": "PO-1", "po_line": 1, "qty": 2, "date": in_days(now, 10).isoformat()}]
 
 
@@ -172,7 +173,8 @@ def test_cancelling_part_of_a_line_frees_only_those_units(db: Database, now: dat
     with db.read() as conn:
         first = orders.get(conn, "FIRST")["lines"][0]
         assert (first["qty"], first["qty_cancelled"], first["state"]) == (3, 2, "ready")
-        assert first["allocation"] == [{"source": "stock", "qty": 1, "date": now.date().isoformat()}]
+        assert first["allocation"] == [{"source": "stock", "qty": 1, "date": now.date().isoformat(),
+                                        "po_ref": None, "po_line": None}]
         assert told(conn, "LAST") == ("ready", in_days(now, 1))
         assert numbers(conn, now) == (3, 3, 0)
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from allot import web as dashboard
-from allot.api import docs, problems, throttle
+from allot.api import docs, openapi, problems, throttle
 from allot.api.customers import CustomerLinks
 from allot.api.customers import router as customers_router
 from allot.api.deps import KeyCache
@@ -27,8 +27,10 @@ from allot.api.routes import router
 from allot.api.storefront_webhooks import router as storefront_webhook_router
 from allot.api.storefronts import router as storefront_router
 from allot.api.webhooks import router as webhook_router
+from allot.domain.calendar import zone_named
 from allot.domain.destinations import Destinations
 from allot.services.batching import Batcher
+from allot.services.common import use_zone
 from allot.services.holds import HoldLimits
 from allot.settings import Settings
 from allot.store.db import Database
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
                sweep: bool = True) -> FastAPI:
     """The app; `sweep=False` starts no background threads (neither the sweeper nor the relay)."""
     settings = settings or Settings.from_env()
+    use_zone(zone_named(settings.timezone))  # an unknown zone stops start-up here, before anything runs
     db = Database(settings.database_url)
     stop = threading.Event()
 
@@ -112,4 +115,5 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(customers_router)
     dashboard.install(app, settings)
     docs.install(app)
+    openapi.install(app)
     return app

@@ -206,6 +206,13 @@ def hold_limits(ctx: Ctx) -> HoldLimits | None:
 Status = int | Callable[[Any], int]
 
 
+def check_query(request: Request, known: set[str]) -> None:
+    """Refuse a query parameter the route does not know (422 naming it) rather than silently ignore a filter."""
+    for name in request.query_params:
+        if name not in known:
+            raise Invalid(name, f"unknown query parameter; this route takes {', '.join(sorted(known))}")
+
+
 def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], status: Status = 200,
           *, replayable: bool = True) -> Response:
     """Run `op` in one transaction with its audit row; with an Idempotency-Key a repeat returns the first

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from allot.api.answers import ImportJobOut, ImportOut
 from allot.api.deps import Ctx, Ops, Reader, plain
 from allot.api.middleware import request_id
 from allot.api.problems import of, problem_responses
@@ -62,7 +63,8 @@ def change(ctx: Ctx, kind: str, dry_run: bool) -> audit.Change:
 
 
 @router.post("/imports/{kind}", openapi_extra=CSV_BODY, status_code=200,
-             responses={202: {"description": "a large file: the import runs as a job"}})
+             responses={200: {"model": ImportOut, "description": "imported (or checked, with dry_run)"},
+                        202: {"model": ImportJobOut, "description": "a large file: the import runs as a job"}})
 async def import_file(kind: Kind, ctx: Ops, dry_run: Annotated[bool, Query()] = False) -> Any:
     """Import a CSV file all or nothing (ops): every bad row is listed and nothing is written."""
     imports.require_kind(kind)
@@ -97,7 +99,7 @@ def _run_job(ctx: Ctx, kind: str, dry_run: bool, body: IO[bytes], job: import_jo
         body.close()
 
 
-@router.get("/imports/jobs/{job_id}")
+@router.get("/imports/jobs/{job_id}", responses={200: {"model": ImportJobOut, "description": "the job"}})
 def import_job(job_id: Annotated[str, Path(max_length=40, pattern=r"^imp_[0-9a-f]{32}$")], ctx: Ops) -> Any:
     """An import job: its status and progress figure, then its outcome or every bad row."""
     return plain(import_jobs.get(ctx.db, job_id))

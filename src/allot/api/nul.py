@@ -34,7 +34,7 @@ def _refusal(scope: Scope) -> Response | None:
     if "\x00" in scope["path"]:
         return _answer(scope, 404, "not_found", "Not found", "there is nothing at a path with a NUL byte in it")
     if _has_nul(scope.get("query_string", b"")):
-        return _answer(scope, 422, "invalid", "Invalid", "query: a NUL byte is not allowed", field="query")
+        return _answer(scope, 422, "invalid", "Invalid input", "query: a NUL byte is not allowed", field="query")
     return None
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import psycopg
@@ -59,7 +60,7 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
 def of(exc: errors.AllotError) -> tuple[int, dict[str, Any]]:
     """The status and problem body for a domain error (stored as the answer to an idempotency key)."""
     status = status_of(exc)
-    return status, {"type": TYPE_BASE + exc.code, "code": exc.code, "title": type(exc).__name__, "status": status,
+    return status, {"type": TYPE_BASE + exc.code, "code": exc.code, "title": errors.title_of(exc), "status": status,
                     "detail": exc.detail, **exc.extra}
 
 
@@ -76,6 +77,29 @@ def unavailable() -> JSONResponse:
 def field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+def unread_body(request: Request) -> str:
+    """Why FastAPI did not read an API body as JSON (curl's default is a form), or "" when it did or there
+    was none (the dashboard's own forms are forms)."""
+    if not request.url.path.startswith("/v1/"):
+        return ""
+    if request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in request.headers:
+        return ""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return ""
+    return f"not {media}" if media else "no Content-Type was sent"
+
+
+def said(error: dict[str, Any]) -> str:
+    """A validation message; for dates, the format the API speaks (pydantic's own says only what went wrong)."""
+    kind = str(error.get("type", ""))
+    if kind.startswith("date_"):
+        return f"a date as YYYY-MM-DD, such as 2026-12-03 ({error['msg']})"
+    if kind.startswith("datetime_"):
+        return f"a time as YYYY-MM-DDTHH:MM:SSZ (ISO 8601; {error['msg']})"
+    return str(error["msg"])
 
 
 def install(app: FastAPI) -> None:
@@ -95,18 +119,23 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(cls, _database)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        found = [{"field": "body" if e["type"] == "json_invalid" else field_of(tuple(e["loc"])), "message": e["msg"]}
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        unread = unread_body(request)
+        if unread and any(e["loc"][:1] == ("body",) for e in exc.errors()):
+            return problem(415, "unsupported_media_type", "Unsupported media type",
+                           f"send the body as JSON with Content-Type: application/json ({unread})",
+                           field="Content-Type")
+        found = [{"field": "body" if e["type"] == "json_invalid" else field_of(tuple(e["loc"])), "message": said(e)}
                  for e in exc.errors()]
         first = found[0] if found else {"field": "body", "message": "invalid"}
-        return problem(422, "invalid", "Invalid", f"{first['field']}: {first['message']}",
+        return problem(422, "invalid", "Invalid input", f"{first['field']}: {first['message']}",
                        field=first["field"], errors=found)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8): bad input, like bad JSON
-            return problem(422, "invalid", "Invalid", f"body: {exc.detail}", field="body",
+            return problem(422, "invalid", "Invalid input", f"body: {exc.detail}", field="body",
                            errors=[{"field": "body", "message": str(exc.detail)}])
         code = HTTP_CODES.get(exc.status_code, "http_error")
-        return problem(exc.status_code, code, code.replace("_", " ").capitalize(), str(exc.detail),
+        return problem(exc.status_code, code, HTTPStatus(exc.status_code).phrase.capitalize(), str(exc.detail),
                        headers=exc.headers)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from allot.api import schemas as s
+from allot.api.answers import ExplainOut
 from allot.api.deps import (
     Admin,
     Ops,
@@ -22,6 +23,7 @@ from allot.api.deps import (
     check_hold,
     check_order,
     check_priority,
+    check_query,
     hold_limits,
     sell,
     write,
@@ -216,7 +218,7 @@ def get_order(ref: PathName, ctx: SaleReader) -> Any:
         return orders.get(conn, ref)
 
 
-@router.get("/orders/{ref}/lines/{n}/explain", tags=["orders"])
+@router.get("/orders/{ref}/lines/{n}/explain", response_model=ExplainOut, tags=["orders"])
 def explain_line(ref: PathName, n: LineNo, ctx: Reader) -> Any:
     """Why a line ships when it ships: queue position, covering supply, promise history."""
     with ctx.db.read() as conn:
@@ -245,14 +247,19 @@ def ship_order(ref: PathName, body: s.ShipmentIn, ctx: Ops) -> Response:
 
 @router.get("/events", response_model=s.EventPage, tags=["events"])
 def events(ctx: Reader, after: Cursor = 0, limit: PageSize = 100,
-           sku: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None) -> Any:
+           sku: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None,
+           kind: Annotated[str | None, Query(alias="type", max_length=100, pattern=s.EVENT_TYPE_PATTERN,
+                                             description="an event type, or a family such as `order_line.*`")] = None,
+           order_ref: Annotated[str | None, Query(max_length=100, pattern=s.NAME_PATTERN)] = None) -> Any:
+    """Published events in order after a cursor, optionally only of a type (or family), a SKU or an order."""
+    check_query(ctx.request, {"after", "limit", "sku", "type", "order_ref"})
     with ctx.db.read() as conn:
         behind = outbox.behind(conn)
     if behind:  # publish what has committed since the relay last ran, so a reader never waits for it
         with ctx.db.write() as conn:
             outbox.sequence(conn)
     with ctx.db.read() as conn:
-        return reports.event_page(conn, after, limit, sku)
+        return reports.event_page(conn, after, limit, sku, kind, order_ref)
 
 
 @router.get("/keys", response_model=list[s.KeyOut], tags=["keys"])

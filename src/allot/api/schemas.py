@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
+EVENT_TYPE_PATTERN = r"^[a-z_]+(\.[a-z_]+)*(\.\*)?$"  # a type (`order_line.promise_changed`) or a family (`order_line.*`)
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=NAME_PATTERN)]
 Qty = Annotated[int, Field(gt=0, le=1_000_000)]
 Days = Annotated[int, Field(ge=0, le=3650)]
@@ -76,7 +77,8 @@ class ChannelIn(Body):
         default=None, description="ask the customer once a promise slips more than this many days past the "
                                   "first promise (or the line is backordered); null: never ask")
     consent_window_days: Annotated[int, Field(ge=0, le=365)] = Field(
-        default=7, description="days the customer has to answer")
+        default=7, description="days the customer has to answer: until the merchant's midnight ending the "
+                               "day this many days after the request (0: the end of that same day)")
     consent_default: Literal["cancel", "keep"] = Field(
         default="keep", description="what happens to the line when the customer does not answer in time")
 
@@ -462,3 +464,4 @@ class BackorderKeepIn(Body):
     reason: Annotated[str, Storable] = Field(default="keep waiting", min_length=1, max_length=200)
     lines: list[OrderLineRef] | None = Field(default=None, min_length=1, max_length=1000,
                                              description="omit for every backordered line of the SKU")
+

@@ -22,7 +22,7 @@ MAX_HEAD_BYTES = 64 * 1024  # request line and headers; an API key and a cookie 
 
 def _answer(status: int, reason: str, code: str, detail: str) -> bytes:
     """A problem+json answer written straight to the socket: the request never reached the app."""
-    body = json.dumps({"type": f"https://allot.dev/problems/{code}", "code": code, "title": reason,
+    body = json.dumps({"type": f"https://allot.dev/problems/{code}", "code": code, "title": reason.capitalize(),
                        "status": status, "detail": detail}).encode()
     return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/problem+json\r\nconnection: close\r\n"
             f"content-length: {len(body)}\r\n\r\n").encode() + body

@@ -1,11 +1,14 @@
 """Broken preconditions, each with a stable `code`. The HTTP layer maps classes to statuses."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
 class AllotError(Exception):
     code = "error"
+    # A human phrase for people reading the answer, where the class name in words (`title_of`) reads badly.
+    title = "Request refused"
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -21,6 +24,7 @@ class Invalid(AllotError):
     """Input that is well-formed but breaks a rule; `field` names the offending input."""
 
     code = "invalid"
+    title = "Invalid input"
 
     def __init__(self, field: str, detail: str) -> None:
         super().__init__(f"{field}: {detail}", field=field)
@@ -59,6 +63,7 @@ class InsufficientStock(Conflict):
 
 class IdempotencyMismatch(Invalid):
     code = "idempotency_key_reused"
+    title = "Idempotency key reused"
 
 
 class Unauthorized(AllotError):
@@ -73,3 +78,9 @@ class HoldLimitReached(Conflict):
     """A storefront key already holds as many units as it may (its `max_held_units`)."""
 
     code = "hold_limit_reached"
+
+
+def title_of(error: AllotError) -> str:
+    """The problem's title: its own class's `title`, else the class name in words (`SaleRefused`: "Sale refused")."""
+    own = vars(type(error)).get("title")
+    return str(own) if own else re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(error).__name__).capitalize()

@@ -37,7 +37,7 @@ from allot.domain.model import (
 )
 from allot.domain.planner import Plan
 from allot.services import availability_out, consent
-from allot.services.common import Event, as_utc, iso, no_cycle_collection, record
+from allot.services.common import Event, as_utc, iso, no_cycle_collection, record, today
 from allot.store import deferred
 from allot.store.bulk import PlacementRow as Placed
 from allot.store.bulk import fetch_rows, update_placements
@@ -125,7 +125,7 @@ class Book:
         self.id = row.id
         self.sku = row.sku
         self.now = now
-        self.today = now.date()
+        self.today = today(now)
         self.rule = sku_rule(row)
         self.on_hand: int = row.on_hand
         self.summary: dict[str, Any] = dict(row.summary or EMPTY_SUMMARY)
@@ -227,8 +227,8 @@ class Book:
         """Reuse this locked book for a later request of the same batch."""
         if now > self.now:
             self.now = now
-            if now.date() != self.today:
-                self.today = now.date()
+            if today(now) != self.today:
+                self.today = today(now)
                 self.supply = Supply(self.rule, self._buckets_from_summary(), self.supply.channels)
         return self
 

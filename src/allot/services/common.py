@@ -7,9 +7,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from allot.domain.calendar import DEFAULT_ZONE, day_end, local_day
 from allot.domain.events import VERSIONS
 from allot.services import payments
 from allot.store.bulk import insert_events
@@ -18,6 +20,30 @@ from allot.store.bulk import insert_events
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands datetimes back naive; everything we store is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# The installation's time zone (ALLOT_TIMEZONE), set once at start-up by `use_zone` (create_app, the
+# CLI); one per process, like the database, so every service and worker agrees on "today".
+_zone = ZoneInfo(DEFAULT_ZONE)
+
+
+def use_zone(zone: ZoneInfo) -> None:
+    global _zone
+    _zone = zone
+
+
+def merchant_zone() -> ZoneInfo:
+    return _zone
+
+
+def today(now: datetime) -> date:
+    """The merchant's date at `now`: the one "today" every service, page and worker uses."""
+    return local_day(now, _zone)
+
+
+def end_of_day(day: date) -> datetime:
+    """The UTC moment the merchant's `day` ends (their midnight): deadlines fall there."""
+    return day_end(day, _zone)
 
 
 def iso(day: date | None) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from allot.domain import events as kinds
 from allot.domain.consent import AGREED, NEEDS_CONSENT, too_late
 from allot.domain.model import State
-from allot.services.common import Event, iso
+from allot.services.common import Event, end_of_day, iso, today
 from allot.services.lines import close_units, open_qty
 from allot.store.tables import channels, order_lines, orders
 
@@ -60,7 +60,7 @@ def review(conn: Connection, sku: str, moved: list[Moved], now: datetime, cause:
                                       {"promise_date": iso(m.promise_date), "state": m.state.value, "cause": cause},
                                       m.order_ref, m.line))
         elif row.consent_status != NEEDS_CONSENT and late:
-            deadline = now + timedelta(days=policy.consent_window_days)
+            deadline = end_of_day(today(now) + timedelta(days=policy.consent_window_days))
             changes.append({"_id": m.row_id, "status": NEEDS_CONSENT, "deadline": deadline})
             found.events.append(_requested(sku, m, row, policy, deadline, cause))
             if found.earliest_deadline is None or deadline < found.earliest_deadline:

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
 from allot.domain.errors import NotFound
 from allot.domain.model import STOCK_KEY
 from allot.services.book import takes_from_json
+from allot.services.common import today
 from allot.store.tables import channels, events, holds, order_lines, orders, skus
 
 OPEN_UNITS = order_lines.c.qty - order_lines.c.qty_shipped - order_lines.c.qty_cancelled
@@ -18,7 +19,7 @@ def explain_line(conn: Connection, ref: str, n: int, now: datetime) -> dict[str,
     """Queue position (lines ahead in queue order), the buckets covering the line, and every promise it got."""
     row = _line(conn, ref, n)
     queue = queue_position(conn, row, now) if row.open else None
-    covered_by = covering_buckets(row, now.date())
+    covered_by = covering_buckets(row, today(now))
     history = promise_history(conn, ref, n)
     padding = conn.execute(select(channels.c.padding_days).where(channels.c.name == row.channel)).scalar() or 0
     open_qty = row.qty - row.qty_shipped - row.qty_cancelled

@@ -47,12 +47,14 @@ def _line_view(r: Any) -> dict[str, Any]:
 
 
 def _allocation(bucket: dict[str, Any] | None, key: str, qty: int) -> dict[str, Any]:
+    # One shape for every source (po_ref and po_line null off a PO), whether the answer is a write's or a read's.
     if bucket is None or key == STOCK_KEY:
-        return {"source": "stock", "qty": qty, "date": None if bucket is None else bucket["date"]}
+        return {"source": "stock", "qty": qty, "date": None if bucket is None else bucket["date"],
+                "po_ref": None, "po_line": None}
     if bucket["source"] == "po":
-        return {"source": "po", "po_ref": bucket["po_ref"], "po_line": bucket["po_line"], "qty": qty,
-                "date": bucket["date"]}
-    return {"source": "made_to_order", "qty": qty, "date": bucket["date"]}
+        return {"source": "po", "qty": qty, "date": bucket["date"], "po_ref": bucket["po_ref"],
+                "po_line": bucket["po_line"]}
+    return {"source": "made_to_order", "qty": qty, "date": bucket["date"], "po_ref": None, "po_line": None}
 
 
 def cancel(conn: Connection, ref: str, lines: list[dict[str, Any]] | None, now: datetime) -> dict[str, Any]:

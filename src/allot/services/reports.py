@@ -118,7 +118,8 @@ def availability_of_book(book: Book, channel: str | None) -> dict[str, Any]:
     }
 
 
-def event_page(conn: Connection, after: int, limit: int, sku: str | None = None) -> dict[str, Any]:
+def event_page(conn: Connection, after: int, limit: int, sku: str | None = None, kind: str | None = None,
+               order_ref: str | None = None) -> dict[str, Any]:
     """Published events in position order after a cursor; `next` is the cursor for the following page.
 
     An event's public id is its position (services/outbox.py): strictly increasing, never skipped.
@@ -127,6 +128,11 @@ def event_page(conn: Connection, after: int, limit: int, sku: str | None = None)
             .order_by(events.c.position).limit(limit))
     if sku:
         stmt = stmt.where(events.c.sku == sku)
+    if kind:  # a type, or a family: `order_line.*` is every type that starts with `order_line.`
+        family = kind.endswith(".*")
+        stmt = stmt.where(events.c.type.startswith(kind[:-1], autoescape=True) if family else events.c.type == kind)
+    if order_ref:
+        stmt = stmt.where(events.c.order_ref == order_ref)
     rows = conn.execute(stmt).all()
     return {"events": [event_view(r) for r in rows], "next": rows[-1].position if rows else after}
 

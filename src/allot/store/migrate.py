@@ -5,6 +5,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from allot.store.db import Database
 
@@ -18,8 +20,17 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database) -> None:
+def upgrade(db: Database) -> list[str]:
+    """Apply what has not run yet; returns what was applied, oldest first ("0013 the operator's day")."""
     with db.engine.begin() as conn:
         cfg = alembic_config(db)
         cfg.attributes["connection"] = conn
+        before = MigrationContext.configure(conn).get_current_revision()
         command.upgrade(cfg, "head")
+    script = ScriptDirectory.from_config(cfg)
+    applied = list(script.iterate_revisions("head", before or "base"))
+    return [f"{r.revision} {r.doc}" for r in reversed(applied) if r.revision != before]
+
+
+def head(db: Database) -> str:
+    return ScriptDirectory.from_config(alembic_config(db)).get_current_head() or ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -21,6 +21,7 @@ from allot.api.middleware import request_id
 from allot.domain.errors import AllotError, ConsentNotRequested, NotFound
 from allot.domain.messages import STATE_WORDS, kind_of, nice_date, why
 from allot.services import audit, messages, orders
+from allot.services.common import today
 from allot.services.links import Links
 from allot.store.tables import events, skus
 from allot.web.views import redirect, secure, templates
@@ -95,7 +96,9 @@ def _view(conn: Connection, order: dict[str, Any], now: datetime) -> dict[str, A
             "state_words": STATE_WORDS.get(state, state), "promise": nice_date(ln["promise_date"])
             if ln["promise_date"] else None, "why": reasons.get(ln["line"]) or why("confirmation", {"state": state}),
             "asking": ln["consent_status"] == "needs_consent" and open_units > 0,
-            "deadline": nice_date(ln["consent_deadline"].date()) if ln["consent_deadline"] else None,
+            # The deadline is the merchant's midnight that ends the last day to answer: show that day.
+            "deadline": nice_date(today(ln["consent_deadline"] - timedelta(seconds=1)))
+            if ln["consent_deadline"] else None,
             "answered": ln["consent_status"] in ("accepted", "rejected"),
             "can_cancel": can_cancel and open_units > 0})
     return {"order_ref": order["ref"], "customer": order["customer"], "lines": lines}

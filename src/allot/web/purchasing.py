@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from allot.api import schemas as s
 from allot.domain.errors import AllotError
 from allot.services import catalog, impact, overview, purchasing
+from allot.services.common import today as merchant_today
 from allot.web.acting import Change, commit, notice, record, show_preview
 from allot.web.guard import Editor, Form, User, WebError, WebUser, attempt
 from allot.web.routes import number
@@ -31,7 +32,7 @@ NEW_PO_ROWS = 5
 @router.get("/purchase-orders", response_class=HTMLResponse)
 def po_list(request: Request, user: User, status: str = "", page: str = "1") -> Response:
     status = status if status in STATUSES else ""
-    today = request.app.state.clock().date()
+    today = merchant_today(request.app.state.clock())
     with request.app.state.db.read() as conn:
         found = overview.po_page(conn, today, status, number(page))
     return render(request, "pos.html", {"user": user, "page": found, "status": status, "statuses": STATUSES})
@@ -79,7 +80,7 @@ def po_detail(request: Request, user: User, ref: str, notice: str = "", changed:
     counts = {"changed": number(changed, 0, 0), "backordered": number(backordered, 0, 0),
               "covered": number(covered, 0, 0)}
     return render(request, "po.html", {"user": user, "po": po, "notice": notice, "counts": counts,
-                                       "today": request.app.state.clock().date()})
+                                       "today": merchant_today(request.app.state.clock())})
 
 
 # -- changes: preview, then commit -----------------------------------------------------------------

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from allot.api.throttle import Throttled, client_address
 from allot.domain.errors import NotFound
 from allot.services import catalog, explain, keys, orders, overview, reports, risk
+from allot.services.common import today as merchant_today
 from allot.web import words
 from allot.web.chart import atp_svg
 from allot.web.guard import STOREFRONT_REFUSED, Form, User, WebError, attempt, session_of, sessions
@@ -151,7 +152,7 @@ def order_detail(request: Request, user: User, ref: str) -> Response:
 def at_risk(request: Request, user: User, days: str = str(RISK_DAYS), due_page: str = "1", late_page: str = "1",
             po_page: str = "1", sku_page: str = "1", short_page: str = "1", consent_page: str = "1") -> Response:
     now = request.app.state.clock()
-    today = now.date()
+    today = merchant_today(now)
     horizon = number(days, RISK_DAYS, 0, 365)
     pages = {"days": horizon, "due_page": number(due_page), "late_page": number(late_page),
              "po_page": number(po_page), "sku_page": number(sku_page), "short_page": number(short_page),

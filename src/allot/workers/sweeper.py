@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from allot.domain.consent import NEEDS_CONSENT
 from allot.services.book import Book
+from allot.services.common import today
 from allot.store.db import Database
 from allot.store.tables import holds, order_lines, skus
 
@@ -28,7 +29,7 @@ def due_skus(db: Database, now: datetime) -> list[str]:
         expired = select(skus.c.sku).join(holds, holds.c.sku_id == skus.c.id).where(
             holds.c.status == "active", holds.c.expires_at <= now)
         released = select(skus.c.sku).join(order_lines, order_lines.c.sku_id == skus.c.id).where(
-            order_lines.c.open.is_(True), order_lines.c.state == "awaiting_release", skus.c.release_date <= now.date())
+            order_lines.c.open.is_(True), order_lines.c.state == "awaiting_release", skus.c.release_date <= today(now))
         consent = select(skus.c.sku).join(order_lines, order_lines.c.sku_id == skus.c.id).where(
             order_lines.c.open.is_(True), order_lines.c.consent_status == NEEDS_CONSENT,
             order_lines.c.consent_deadline <= now)
