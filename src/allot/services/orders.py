@@ -67,7 +67,7 @@ def cancel(conn: Connection, ref: str, lines: list[dict[str, Any]] | None, now: 
             raise Invalid(f"lines.{i}.qty", f"line {row.line} has {open_qty(row)} open units")
     for n, qty in asked.items():
         book = books[rows[n].sku]
-        close_units(conn, rows[n], cancelled=qty)
+        close_units(conn, rows[n], now.date(), cancelled=qty)
         book.events.append(Event("order_line.cancelled", book.sku, {"qty": qty}, ref, n))
     for book in books.values():
         book.replan({"op": "order.cancelled", "order_ref": ref})
@@ -94,7 +94,7 @@ def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime,
         if by_shop and book.on_hand < qty:
             move(conn, book, qty - book.on_hand, "found at shop fulfilment", f"{ref}/{n}")
         move(conn, book, -qty, "shipment", f"{ref}/{n}")
-        close_units(conn, rows[n], shipped=qty)
+        close_units(conn, rows[n], now.date(), shipped=qty)
         book.events.append(Event("order_line.shipped", book.sku, {"qty": qty}, ref, n))
     for book in books.values():
         book.replan({"op": "order.shipped", "order_ref": ref})
@@ -123,7 +123,7 @@ def answer_consent(conn: Connection, ref: str, n: int, accept: bool, now: dateti
         book.events += [Event(kinds.ORDER_LINE_CONSENT_REJECTED, book.sku, {}, ref, n),
                         Event(kinds.ORDER_LINE_CANCELLED, book.sku,
                               {"qty": open_qty(row), "reason": "consent_rejected"}, ref, n)]
-        close_units(conn, row, cancelled=open_qty(row))
+        close_units(conn, row, now.date(), cancelled=open_qty(row))
         conn.execute(update(order_lines).where(order_lines.c.id == row.id).values(**answered))
         book.replan({"op": "consent.rejected", "order_ref": ref, "line": n})
     save_all(books.values())

@@ -42,7 +42,7 @@ def cancel(conn: Connection, sku: str, reason: str, lines: list[dict[str, Any]] 
     book = Book.open(conn, [sku], now)[sku]
     for row in _chosen(conn, book, lines):
         qty = open_qty(row) if whole_line else open_qty(row) - sum(t["qty"] for t in row.allocation)
-        close_units(conn, row, cancelled=qty)
+        close_units(conn, row, now.date(), cancelled=qty)
         book.events.append(Event(kinds.ORDER_LINE_CANCELLED, sku, {"qty": qty, "reason": reason,
                                                                    "by": "short_shipment"}, row.ref, row.line))
     book.replan({"op": "backorder.cancelled", "reason": reason})

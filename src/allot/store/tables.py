@@ -125,6 +125,7 @@ po_lines = Table(
     Column("received", Integer, nullable=False, default=0),
     Column("closed", Boolean, nullable=False, default=False),
     Column("expected_date", Date, nullable=False),
+    Column("first_expected_date", Date),  # migration 0011: the date first given, once it moved (NULL: never moved)
     UniqueConstraint("po_id", "line", name="uq_po_lines_po_line"),
     Index("ix_po_lines_sku_open", "sku_id", "closed"),
 )
@@ -437,6 +438,71 @@ dashboard_sessions = Table(
 
 
 # ── Insight (migration 0011) ──
+# History the KPIs (docs/kpis.md) and forecasts need, each row written in the transaction of its change.
+# Slip is measured on lines by their first promise (a line first promised by a re-plan gets it then).
+Index("ix_order_lines_first_promise", order_lines.c.first_promise_date)
+
+# Every shipment of an order line's units: the day, and the promises it was measured against.
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("order_line_id", BigInteger, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("shipped_on", Date, nullable=False),
+    Column("first_promise_date", Date),  # NULL: the line was never promised
+    Column("promise_date", Date),  # the latest promise when it shipped
+    Column("days_to_ship", Integer, nullable=False),  # shipped_on − the day the line was queued
+    Index("ix_shipments_shipped_on", "shipped_on", "sku_id"),
+)
+
+# Every cancellation of an order line's units, and whether its promise had slipped by then.
+cancellations = Table(
+    "cancellations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("order_line_id", BigInteger, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("cancelled_on", Date, nullable=False),
+    Column("slipped", Boolean, nullable=False),
+    Index("ix_cancellations_cancelled_on", "cancelled_on", "sku_id"),
+)
+
+# Every receipt on a PO line, against the line's first expected date.
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("po_line_id", BigInteger, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("supplier", String(200)),
+    Column("qty", Integer, nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("first_expected_date", Date, nullable=False),
+    Column("days_late", Integer, nullable=False),  # max(0, received_on − first_expected_date)
+    Index("ix_receipts_received_on", "received_on", "sku_id"),
+)
+
+# When a SKU could not be sold on a channel ("*": on any channel), and when it was oversold: the
+# forecast leaves days out of stock out of its velocity (their demand was hidden, not low).
+# Written only when `available` crosses zero or `uncovered` leaves or reaches zero.
+sku_spans = Table(
+    "sku_spans",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # sold_out, oversold
+    Column("started_at", Stamp(), nullable=False),
+    Column("ended_at", Stamp()),
+    Column("units", Integer, nullable=False, default=0),  # oversold: uncovered units when it began
+    Index("ix_sku_spans_sku_kind", "sku_id", "kind", "started_at"),
+    Index("ix_sku_spans_open", "kind", "ended_at"),
+)
 
 
 # ── Customers (migration 0012) ──
