@@ -1,0 +1,254 @@
+"""How well promises are kept (BRIEF §8): SQL aggregates over the history rows; definitions in docs/kpis.md.
+
+Every figure is an aggregate computed by the database. Percentiles come from a histogram the
+database groups by whole days (a few hundred rows at most, whatever the number of lines), read
+with the nearest-rank rule: the p-th percentile is the smallest day count with at least p of the
+weight at or below it. The same queries run on SQLite and PostgreSQL; only a day difference is
+spelt per dialect.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection, ColumnElement, Integer, and_, case, cast, distinct, func, literal, select, true,
+)
+
+from allot.domain.errors import Invalid
+from allot.services.catalog import unknown_channel
+from allot.store.tables import (
+    cancellations, channels, order_lines, po_lines, purchase_orders, receipts, shipments, sku_spans, skus,
+)
+
+DEFAULT_DAYS = 90
+CONSENT_OUTCOMES = {"accepted": "accepted", "rejected": "rejected", "defaulted": "expired"}
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The days asked about (both inclusive) and the filters; ids are resolved names."""
+
+    start: date
+    end: date
+    sku_id: Any = None
+    sku: str | None = None
+    channel: str | None = None
+    supplier: str | None = None
+
+
+def window(conn: Connection, today: date, start: date | None, end: date | None, sku: str | None,
+           channel: str | None, supplier: str | None) -> Window:
+    """Check the question: 422 naming the field for a backwards window or an unknown name."""
+    end = end or today
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end:
+        raise Invalid("from", f"{start.isoformat()} is after to ({end.isoformat()})")
+    sku_id = None
+    if sku is not None:
+        sku_id = conn.execute(select(skus.c.id).where(skus.c.sku == sku)).scalar()
+        if sku_id is None:
+            raise Invalid("sku", f"unknown SKU {sku!r}")
+    if channel is not None and conn.execute(select(channels.c.id).where(channels.c.name == channel)).first() is None:
+        raise unknown_channel(channel, field="channel")
+    if supplier is not None and conn.execute(
+            select(purchase_orders.c.id).where(purchase_orders.c.supplier == supplier).limit(1)).first() is None:
+        raise Invalid("supplier", f"no purchase order names supplier {supplier!r}")
+    return Window(start, end, sku_id, sku, channel, supplier)
+
+
+def kpis(conn: Connection, w: Window, today: date) -> dict[str, Any]:
+    """Every figure of BRIEF §8 for the window, as docs/kpis.md defines it."""
+    shipped = _shipped(conn, w)
+    return {
+        "from": w.start, "to": w.end, "sku": w.sku, "channel": w.channel, "supplier": w.supplier,
+        **shipped,
+        "slip_days": _slip(conn, w),
+        "suppliers": _suppliers(conn, w),
+        "oversold_units": _oversold(conn, w),
+        "backorder_age_days": _backorder_age(conn, w, today),
+        "cancelled_after_slip": _cancelled_after_slip(conn, w),
+        "consent": _consent(conn, w),
+    }
+
+
+def percentiles(histogram: Iterable[tuple[int, float]], *ps: float) -> list[int | None]:
+    """Nearest-rank percentiles of a (value, weight) histogram; None when it is empty."""
+    bins = sorted((int(v), float(n)) for v, n in histogram if n)
+    total = sum(n for _, n in bins)
+    out: list[int | None] = []
+    for p in ps:
+        if not bins:
+            out.append(None)
+            continue
+        need, seen = max(1e-9, math.ceil(p * total - 1e-9)), 0.0
+        out.append(next(v for v, n in bins if (seen := seen + n) >= need))
+    return out
+
+
+def days_between(conn: Connection, later: Any, earlier: Any) -> ColumnElement[int]:
+    """Whole days from `earlier` to `later` (two DATE columns)."""
+    if conn.dialect.name == "postgresql":
+        return cast(later - earlier, Integer)
+    return cast(func.julianday(later) - func.julianday(earlier), Integer)
+
+
+def _filters(table: Any, w: Window, *, with_channel: bool = True) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if w.sku_id is not None:
+        found.append(table.c.sku_id == w.sku_id)
+    if with_channel and w.channel is not None:
+        found.append(table.c.channel == w.channel)
+    return found
+
+
+def _share(part: Any, whole: Any) -> float | None:
+    return round(float(part) / float(whole), 4) if whole else None
+
+
+def _shipped(conn: Connection, w: Window) -> dict[str, Any]:
+    s = shipments.c
+    where = and_(s.shipped_on.between(w.start, w.end), *_filters(shipments, w))
+    promised = s.first_promise_date.is_not(None)
+    row = conn.execute(select(
+        func.coalesce(func.sum(s.qty), 0),
+        func.coalesce(func.sum(case((promised, s.qty), else_=0)), 0),
+        func.coalesce(func.sum(case((s.shipped_on <= s.first_promise_date, s.qty), else_=0)), 0),
+        func.coalesce(func.sum(case((s.shipped_on <= s.promise_date, s.qty), else_=0)), 0),
+    ).where(where)).one()
+    units, measured, kept_first, kept_latest = (int(x) for x in row)
+    hist = conn.execute(select(s.days_to_ship, func.count()).where(where).group_by(s.days_to_ship)).all()
+    p50, p90 = percentiles(hist, 0.5, 0.9)
+    return {"shipped_units": units, "unpromised_shipped_units": units - measured,
+            "promise_kept": _share(kept_first, measured), "promise_kept_latest": _share(kept_latest, measured),
+            "order_to_ship_days": {"p50": p50, "p90": p90, "shipments": sum(n for _, n in hist)}}
+
+
+def _slip(conn: Connection, w: Window) -> dict[str, Any]:
+    ol = order_lines.c
+    where = and_(ol.first_promise_date.between(w.start, w.end), ol.promise_date.is_not(None),
+                 *_filters(order_lines, w))
+    slip = days_between(conn, ol.promise_date, ol.first_promise_date).label("slip")
+    hist = conn.execute(select(slip, func.count()).where(where).group_by(slip)).all()
+    lines = sum(n for _, n in hist)
+    _, p90 = percentiles(hist, 0.5, 0.9)
+    mean = round(sum(v * n for v, n in hist) / lines, 2) if lines else None
+    unpromised = conn.execute(select(func.count()).where(
+        ol.first_promise_date.between(w.start, w.end), ol.promise_date.is_(None), ol.state == "backordered",
+        *_filters(order_lines, w))).scalar()
+    return {"mean": mean, "p90": p90, "lines": lines, "lost_promise_lines": int(unpromised or 0)}
+
+
+def _suppliers(conn: Connection, w: Window) -> list[dict[str, Any]]:
+    r = receipts.c
+    where = [r.received_on.between(w.start, w.end), *_filters(receipts, w, with_channel=False)]
+    if w.supplier is not None:
+        where.append(r.supplier == w.supplier)
+    on_time = func.sum(case((r.received_on <= r.first_expected_date, r.qty), else_=0))
+    rows = conn.execute(select(r.supplier, func.sum(r.qty), on_time, func.avg(r.days_late), func.count())
+                        .where(*where).group_by(r.supplier)).all()
+    fill = _fill_rates(conn, w)
+    found = {row[0]: {"supplier": row[0], "received_units": int(row[1]), "on_time": _share(row[2], row[1]),
+                      "mean_days_late": round(float(row[3]), 2), "receipts": int(row[4]),
+                      "fill_rate": fill.get(row[0])} for row in rows}
+    for supplier, rate in fill.items():
+        found.setdefault(supplier, {"supplier": supplier, "received_units": 0, "on_time": None,
+                                    "mean_days_late": None, "receipts": 0, "fill_rate": rate})
+    return sorted(found.values(), key=lambda x: (x["supplier"] is None, x["supplier"] or ""))
+
+
+def _fill_rates(conn: Connection, w: Window) -> dict[str | None, float | None]:
+    """Received ÷ ordered over closed lines first expected in the window (cancelled POs left out)."""
+    pl, po = po_lines.c, purchase_orders.c
+    first = func.coalesce(pl.first_expected_date, pl.expected_date)
+    where = [pl.closed.is_(True), po.status != "cancelled", first.between(w.start, w.end)]
+    if w.sku_id is not None:
+        where.append(pl.sku_id == w.sku_id)
+    if w.supplier is not None:
+        where.append(po.supplier == w.supplier)
+    rows = conn.execute(select(po.supplier, func.sum(pl.received), func.sum(pl.qty))
+                        .join(purchase_orders, po.id == pl.po_id).where(*where).group_by(po.supplier)).all()
+    return {row[0]: _share(row[1], row[2]) for row in rows}
+
+
+def _oversold(conn: Connection, w: Window) -> int:
+    """Units of open order lines no bucket covers, now (a SKU's figure: no channel or window applies)."""
+    uncovered = skus.c.summary["uncovered"].as_integer()
+    where = [skus.c.id == w.sku_id] if w.sku_id is not None else [true()]
+    return int(conn.execute(select(func.coalesce(func.sum(uncovered), 0)).where(*where)).scalar() or 0)
+
+
+def _backorder_age(conn: Connection, w: Window, today: date) -> dict[str, Any]:
+    """Days since the line was queued, over lines backordered now."""
+    ol = order_lines.c
+    placed = func.date(ol.queued_at) if conn.dialect.name != "postgresql" else cast(
+        func.timezone("UTC", ol.queued_at), order_lines.c.promise_date.type)
+    age = days_between(conn, literal(today, order_lines.c.promise_date.type), placed).label("age")
+    hist = conn.execute(select(age, func.count()).where(
+        ol.state == "backordered", ol.open.is_(True), *_filters(order_lines, w)).group_by(age)).all()
+    p50, p90 = percentiles(hist, 0.5, 0.9)
+    return {"p50": p50, "p90": p90, "lines": sum(n for _, n in hist)}
+
+
+def _cancelled_after_slip(conn: Connection, w: Window) -> dict[str, Any]:
+    c = cancellations.c
+    row = conn.execute(select(func.count(distinct(c.order_line_id)),
+                              func.count(distinct(case((c.slipped.is_(True), c.order_line_id)))))
+                       .where(c.cancelled_on.between(w.start, w.end), *_filters(cancellations, w))).one()
+    return {"share": _share(row[1], row[0]), "lines": int(row[0]), "slipped_lines": int(row[1])}
+
+
+def _consent(conn: Connection, w: Window) -> dict[str, int]:
+    """Outcomes of delay-consent requests on lines queued in the window."""
+    ol = order_lines.c
+    start = datetime.combine(w.start, datetime.min.time())
+    end = datetime.combine(w.end + timedelta(days=1), datetime.min.time())
+    rows = dict(conn.execute(select(ol.consent_status, func.count()).where(
+        ol.consent_status.in_(list(CONSENT_OUTCOMES.values())), ol.queued_at >= _utc(start), ol.queued_at < _utc(end),
+        *_filters(order_lines, w)).group_by(ol.consent_status)).all())
+    return {name: int(rows.get(status, 0)) for name, status in CONSENT_OUTCOMES.items()}
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC)
+
+
+def weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
+    """Promise kept per week (weeks start on Monday): the Reports page's first chart."""
+    s = shipments.c
+    promised = s.first_promise_date.is_not(None)
+    rows = conn.execute(select(s.shipped_on, func.sum(case((promised, s.qty), else_=0)),
+                               func.sum(case((s.shipped_on <= s.first_promise_date, s.qty), else_=0)))
+                        .where(s.shipped_on.between(w.start, w.end), *_filters(shipments, w))
+                        .group_by(s.shipped_on)).all()
+    weeks: dict[date, list[int]] = {}
+    for day, measured, kept in rows:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        monday = day - timedelta(days=day.weekday())
+        got = weeks.setdefault(monday, [0, 0])
+        got[0] += int(measured)
+        got[1] += int(kept)
+    return [{"week": k, "shipped_units": v[0], "promise_kept": _share(v[1], v[0])} for k, v in sorted(weeks.items())]
+
+
+def oversold_weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
+    """Oversold exposure per week: SKUs oversold at some moment of the week, and their units when it began."""
+    sp = sku_spans.c
+    start = _utc(datetime.combine(w.start, datetime.min.time()))
+    end = _utc(datetime.combine(w.end + timedelta(days=1), datetime.min.time()))
+    where = [sp.kind == "oversold", sp.started_at < end, (sp.ended_at.is_(None)) | (sp.ended_at >= start)]
+    if w.sku_id is not None:
+        where.append(sp.sku_id == w.sku_id)
+    rows = conn.execute(select(sp.sku_id, sp.units, sp.started_at, sp.ended_at).where(*where)).all()
+    out = []
+    monday = w.start - timedelta(days=w.start.weekday())
+    while monday <= w.end:
+        lo = _utc(datetime.combine(monday, datetime.min.time()))
+        hi = lo + timedelta(days=7)
+        hit = [r for r in rows if r.started_at < hi and (r.ended_at is None or r.ended_at >= lo)]
+        out.append({"week": monday, "skus": len({r.sku_id for r in hit}), "units": sum(r.units for r in hit)})
+        monday += timedelta(days=7)
+    return out
