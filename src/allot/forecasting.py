@@ -1,0 +1,237 @@
+"""Demand forecasts: pure functions of a daily demand history (docs/decisions.md, "## Insight").
+
+A history is one number per day, oldest first, ending yesterday; a day the SKU could not be sold
+is NaN (its demand was hidden, not low) and never lowers a rate. The method is chosen from the
+history itself:
+
+- intermittent (many days without a sale): Syntetos–Boylan (Croston with its bias correction);
+- weekly-seasonal (weekdays differ): exponential smoothing of the deseasonalised level × weekday index;
+- trending (a clear slope): Holt's linear trend, damped;
+- steady: simple exponential smoothing.
+
+The spread comes from the history too: the method is replayed from every past day and the
+errors of its H-day totals give the quantiles (empirical, so skew and intermittency are kept;
+scaled by the square root of the forecast, as count demand spreads with its size).
+With too few past origins it falls back to a normal spread from one-step errors.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+from numpy.typing import NDArray
+
+Series = NDArray[np.float64]
+ALPHA = 0.1  # level smoothing: about a month of memory
+BETA = 0.05  # trend smoothing
+PHI = 0.98  # trend damping
+SEASON = 7
+MIN_ORIGINS = 12
+WARM_UP = 28
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    method: str
+    path: Series  # expected units per day over the horizon
+    p50: float  # units over the horizon
+    quantile: float  # units over the horizon at the service level
+    level: float  # units per day now
+
+
+def velocity(history: Series, days: int) -> float | None:
+    """Units per sellable day over the last `days` days; None when none of them was sellable."""
+    tail = history[-days:]
+    known = tail[~np.isnan(tail)]
+    return float(known.sum() / known.size) if known.size else None
+
+
+def choose(history: Series) -> str:
+    """Which method fits this history (only sellable days count)."""
+    x = history[~np.isnan(history)]
+    if x.size < 3:
+        return "steady"
+    if np.mean(x == 0) >= 0.35:
+        return "intermittent"
+    if history.size >= 4 * SEASON and _seasonal_strength(history) >= 0.3:
+        return "seasonal"
+    if x.size >= 21 and _trend_t(x) >= 3.0:
+        return "trending"
+    return "steady"
+
+
+def forecast(history: Series, horizon: int, service_level: float, method: str | None = None) -> Forecast:
+    """Demand over the next `horizon` days: the P50 and the service-level quantile of the total."""
+    method = method or choose(history)
+    fit = _FITS[method]
+    totals, level, path = fit(history, horizon)
+    actual = _rolling_sums(history, horizon)
+    usable = ~np.isnan(actual) & ~np.isnan(totals)
+    if usable[WARM_UP:].sum() >= MIN_ORIGINS:
+        usable[:WARM_UP] = False  # the method's first weeks, while it was still learning the level
+    point = float(path.sum())
+    # Count demand spreads with its size: errors are scaled by √(forecast) at their origin, then by √(now).
+    errors = (actual - totals)[usable] / np.sqrt(np.maximum(totals[usable], 1.0)) * math.sqrt(max(point, 1.0))
+    if errors.size >= MIN_ORIGINS:
+        low, high = np.quantile(errors, [0.5, service_level], method="higher")
+    else:
+        spread = _one_step_spread(history, level) * math.sqrt(horizon) * 1.2
+        low, high = 0.0, NormalDist().inv_cdf(service_level) * spread
+    p50 = max(0.0, point + float(low))
+    return Forecast(method, path, p50, max(p50, point + float(high)), level)
+
+
+# ── the methods: each returns (H-day totals forecast from every past origin, level now, path) ──
+# totals[o] is the total forecast for days o+1 … o+H made with what was known at the end of day o,
+# aligned with _rolling_sums (NaN where no forecast was made).
+
+def _steady(history: Series, horizon: int) -> tuple[Series, float, Series]:
+    levels = _levels(history)
+    return levels * horizon, float(levels[-1]), np.full(horizon, levels[-1])
+
+
+def _intermittent(history: Series, horizon: int) -> tuple[Series, float, Series]:
+    """SBA: smoothed size of a sale ÷ smoothed gap between sales, less the bias α/2."""
+    n = history.size
+    rates = np.full(n, np.nan)
+    size = gap = None
+    since = 1
+    for t in range(n):
+        x = history[t]
+        if not np.isnan(x):
+            if x > 0:
+                if size is None or gap is None:
+                    size, gap = float(x), float(since)
+                else:
+                    size += ALPHA * (x - size)
+                    gap += ALPHA * (since - gap)
+                since = 1
+            else:
+                since += 1
+        if size is not None and gap is not None:
+            rates[t] = (1 - ALPHA / 2) * size / gap
+    level = float(rates[-1]) if not np.isnan(rates[-1]) else 0.0
+    return rates * horizon, level, np.full(horizon, level)
+
+
+def _seasonal(history: Series, horizon: int) -> tuple[Series, float, Series]:
+    index = _weekday_index(history)
+    n = history.size
+    weekday = np.arange(n) % SEASON
+    levels = _levels(history / np.where(index[weekday] > 0, index[weekday], 1.0))
+    ahead = np.array([index[(np.arange(o + 1, o + 1 + horizon)) % SEASON].sum() for o in range(SEASON)])
+    totals = levels * ahead[weekday]
+    path = levels[-1] * index[np.arange(n, n + horizon) % SEASON]
+    return totals, float(levels[-1]), path
+
+
+def _trending(history: Series, horizon: int) -> tuple[Series, float, Series]:
+    """Holt's damped trend: level and slope smoothed day by day."""
+    n = history.size
+    known = np.flatnonzero(~np.isnan(history))
+    level, trend = float(history[known[0]]), 0.0
+    steps = PHI * (1 - PHI ** np.arange(1, horizon + 1)) / (1 - PHI)  # damped trend's reach after h days
+    totals = np.full(n, np.nan)
+    for t in range(known[0], n):
+        x = history[t]
+        if not np.isnan(x):
+            previous = level
+            level = ALPHA * x + (1 - ALPHA) * (level + PHI * trend)
+            trend = BETA * (level - previous) + (1 - BETA) * PHI * trend
+        else:
+            level += PHI * trend
+            trend *= PHI
+        if t >= known[0] + SEASON:
+            totals[t] = float(np.clip(level + trend * steps, 0, None).sum())
+    path = np.clip(level + trend * steps, 0, None)
+    return totals, level, path
+
+
+_FITS = {"steady": _steady, "intermittent": _intermittent, "seasonal": _seasonal, "trending": _trending}
+
+
+# ── helpers ──
+
+def _levels(history: Series) -> Series:
+    """Simple exponential smoothing; a day not sellable leaves the level as it was."""
+    n = history.size
+    levels = np.full(n, np.nan)
+    known = np.flatnonzero(~np.isnan(history))
+    if not known.size:
+        return levels
+    first = known[0]
+    level = float(np.mean(history[known[:SEASON]]))
+    for t in range(first, n):
+        x = history[t]
+        if not np.isnan(x):
+            level += ALPHA * (x - level)
+        levels[t] = level
+    return levels
+
+
+def _rolling_sums(history: Series, horizon: int) -> Series:
+    """sums[o] = total of days o+1 … o+H (NaN when a day is unknown or beyond the history)."""
+    n = history.size
+    sums = np.full(n, np.nan)
+    if n <= horizon:
+        return sums
+    clean = np.nan_to_num(history)
+    gaps = np.isnan(history).astype(np.int64)
+    c = np.concatenate([[0.0], np.cumsum(clean)])
+    g = np.concatenate([[0], np.cumsum(gaps)])
+    o = np.arange(n - horizon)
+    window = c[o + 1 + horizon] - c[o + 1]
+    hidden = g[o + 1 + horizon] - g[o + 1]
+    sums[o] = np.where(hidden == 0, window, np.nan)
+    return sums
+
+
+def _one_step_spread(history: Series, level: float) -> float:
+    x = history[~np.isnan(history)]
+    if x.size < 2:
+        return max(1.0, level) ** 0.5
+    return float(np.std(np.diff(x)) / math.sqrt(2)) or 0.0
+
+
+def _weekday_index(history: Series) -> Series:
+    """Each weekday's mean over the overall mean (last eight weeks), weekdays of the history's calendar."""
+    tail = history[-8 * SEASON:]
+    offset = (history.size - tail.size) % SEASON
+    weekday = (np.arange(tail.size) + offset) % SEASON
+    overall = np.nanmean(tail) if np.any(~np.isnan(tail)) else 0.0
+    if not overall:
+        return np.ones(SEASON)
+    means = np.array([np.nanmean(tail[weekday == d]) if np.any(~np.isnan(tail[weekday == d])) else overall
+                      for d in range(SEASON)])
+    return np.asarray(means / overall, dtype=np.float64)
+
+
+def _seasonal_strength(history: Series) -> float:
+    """Share of the variance the weekday means explain (0: none)."""
+    tail = history[-8 * SEASON:]
+    offset = (history.size - tail.size) % SEASON
+    weekday = (np.arange(tail.size) + offset) % SEASON
+    ok = ~np.isnan(tail)
+    if ok.sum() < 2 * SEASON:
+        return 0.0
+    x, d = tail[ok], weekday[ok]
+    total = float(np.var(x))
+    if total == 0:
+        return 0.0
+    means = np.array([x[d == k].mean() if np.any(d == k) else x.mean() for k in range(SEASON)])
+    return 1 - float(np.var(x - means[d])) / total
+
+
+def _trend_t(x: Series) -> float:
+    """|t| of the slope of a line through the last twelve weeks of sellable days."""
+    y = x[-12 * SEASON:]
+    t = np.arange(y.size, dtype=np.float64)
+    slope, intercept = np.polyfit(t, y, 1)
+    resid = y - (slope * t + intercept)
+    s = math.sqrt(float(resid @ resid) / max(1, y.size - 2))
+    spread = math.sqrt(float(((t - t.mean()) ** 2).sum()))
+    if s == 0:
+        return math.inf if slope else 0.0
+    return abs(float(slope)) * spread / s
