@@ -1,0 +1,250 @@
+"""What to order next (BRIEF §8): each SKU's demand history read in a few grouped queries, then
+`allot.forecasting` (pure) turns it into velocity, demand over lead + cover, and a suggestion.
+
+Demand history = the imported sales history + the units of order lines placed, per day, ending
+yesterday (today is not over). Days before the first thing known of the SKU (its first history
+row, or its creation) are unknown; a day the SKU was sold out for half of it or more (sku_spans)
+is left out: its demand was hidden, not low.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, Date, cast, func, select
+
+from allot import forecasting
+from allot.domain.errors import Invalid
+from allot.services.catalog import unknown_channel
+from allot.store.tables import channels, order_lines, sales_history, sku_spans, skus
+
+HISTORY_DAYS = 182  # 26 weeks: room for the 90-day velocity and for the back-testing of the method
+VELOCITY_DAYS = (7, 28, 90)
+NO_HISTORY = "no demand history: no sales history and no orders yet, so no velocity and no suggestion"
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    lead_days: int = 14
+    cover_days: int = 28
+    service_level: float = 0.95
+    channel: str | None = None
+
+
+def check_channel(conn: Connection, channel: str | None) -> None:
+    if channel is not None and conn.execute(select(channels.c.id).where(channels.c.name == channel)).first() is None:
+        raise unknown_channel(channel, field="channel")
+
+
+def forecast(conn: Connection, sku: str, ask: Ask, today: date) -> dict[str, Any]:
+    """One SKU's forecast, with the numbers its chart draws."""
+    row = conn.execute(select(skus).where(skus.c.sku == sku)).first()
+    if row is None:
+        raise Invalid("sku", f"unknown SKU {sku!r}")
+    check_channel(conn, ask.channel)
+    histories = _histories(conn, [row], ask.channel, today)
+    found = answer(row, histories.get(row.id), ask, today)
+    if found["method"] is not None:
+        found["chart"] = _chart(histories[row.id], ask, today)
+    return found
+
+
+def reorder(conn: Connection, ask: Ask, today: date) -> list[dict[str, Any]]:
+    """Every SKU that needs ordering (position at or under its reorder point), most urgent first."""
+    check_channel(conn, ask.channel)
+    rows = conn.execute(select(skus.c.id, skus.c.sku, skus.c.mode, skus.c.release_date, skus.c.on_hand,
+                               skus.c.summary, skus.c.created_at)).all()
+    histories = _histories(conn, rows, ask.channel, today)
+    due = []
+    for row in rows:
+        got = answer(row, histories.get(row.id), ask, today, chart=False)
+        if got["needs_order"]:
+            due.append(got)
+    due.sort(key=lambda x: (x["order_by"] or date.max, -(x["suggested_qty"] or 0), x["sku"]))
+    return due
+
+
+def answer(row: Any, history: np.ndarray | None, ask: Ask, today: date, *, chart: bool = True) -> dict[str, Any]:
+    """The forecast answer for one SKU from its history (None: nothing known)."""
+    summary = row.summary
+    on_hand, incoming, committed = int(row.on_hand), int(summary.get("incoming", 0)), int(summary.get("committed", 0))
+    position = on_hand + incoming - committed
+    base: dict[str, Any] = {
+        "sku": row.sku, "channel": ask.channel, "today": today, "lead_days": ask.lead_days,
+        "cover_days": ask.cover_days, "service_level": ask.service_level, "on_hand": on_hand, "incoming": incoming,
+        "committed": committed, "position": position, "method": None, "history_days": 0,
+        "velocity": {str(d): None for d in VELOCITY_DAYS}, "demand": None, "safety_stock": None,
+        "reorder_point": None, "suggested_qty": None, "run_out_date": None, "order_by": None,
+        "needs_order": False, "preorder": None, "note": NO_HISTORY,
+    }
+    if history is None or not np.any(~np.isnan(history)):
+        return base
+    horizon = ask.lead_days + ask.cover_days
+    whole = forecasting.forecast(history, horizon, ask.service_level)
+    lead = forecasting.forecast(history, ask.lead_days, ask.service_level, whole.method) if ask.lead_days else None
+    reorder_point = math.ceil(lead.quantile) if lead else 0
+    suggested = max(0, math.ceil(whole.quantile) - position)
+    run_out = _run_out(whole.path, position, today)
+    base |= {
+        "method": whole.method, "history_days": int(np.sum(~np.isnan(history))), "note": None,
+        "velocity": {str(d): _round(forecasting.velocity(history, d)) for d in VELOCITY_DAYS},
+        "demand": {"p50": round(whole.p50, 1), "at_service_level": round(whole.quantile, 1), "days": horizon},
+        "safety_stock": math.ceil(whole.quantile) - math.ceil(whole.p50), "reorder_point": reorder_point,
+        "suggested_qty": suggested, "run_out_date": run_out,
+        "order_by": run_out - timedelta(days=ask.lead_days) if run_out else None,
+        "needs_order": suggested > 0 and position <= reorder_point,
+    }
+    if row.mode == "preorder" and row.release_date is not None and row.release_date > today:
+        base["preorder"] = _preorder(history, row.release_date, ask.service_level, today)
+    return base
+
+
+def _preorder(history: np.ndarray, release: date, service_level: float, today: date) -> dict[str, Any]:
+    """Total preorders by the release day: what came so far plus the curve's projection."""
+    so_far = float(np.nansum(history))
+    days = (release - today).days
+    ahead = forecasting.forecast(history, days, service_level)
+    return {"release_date": release, "so_far": int(so_far), "days_left": days,
+            "p50": round(so_far + ahead.p50, 1), "at_service_level": round(so_far + ahead.quantile, 1)}
+
+
+def _run_out(path: np.ndarray, position: int, today: date) -> date | None:
+    """The day expected demand (P50 path, then its last rate) uses up the position; None at no demand."""
+    if position <= 0:
+        return today
+    used = np.cumsum(path)
+    past = np.flatnonzero(used > position)
+    if past.size:
+        return today + timedelta(days=int(past[0]))
+    rate = float(path[-1]) if path.size else 0.0
+    if rate <= 0:
+        return None
+    left = position - float(used[-1]) if path.size else float(position)
+    return today + timedelta(days=path.size + int(left // rate))
+
+
+def _chart(history: np.ndarray, ask: Ask, today: date) -> dict[str, Any]:
+    """Cumulative demand ahead at P50 and at the service level, a point every few days, and the
+    last 90 days as they were (None: not sellable or unknown)."""
+    horizon = ask.lead_days + ask.cover_days
+    step = max(1, horizon // 12)
+    points = []
+    for h in list(range(step, horizon, step)) + [horizon]:
+        got = forecasting.forecast(history, h, ask.service_level)
+        points.append({"date": today + timedelta(days=h - 1), "p50": round(got.p50, 1),
+                       "at_service_level": round(got.quantile, 1)})
+    past = history[-90:]
+    start = today - timedelta(days=past.size)
+    return {"ahead": points, "past": [{"date": start + timedelta(days=i), "units": None if math.isnan(v) else v}
+                                      for i, v in enumerate(past.tolist())]}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+# ── reading the history: three grouped queries for one SKU or for all ──
+
+def _histories(conn: Connection, rows: list[Any], channel: str | None, today: date) -> dict[Any, np.ndarray]:
+    start = today - timedelta(days=HISTORY_DAYS)
+    ids = [r.id for r in rows] if len(rows) <= 500 else None
+    demand: dict[Any, dict[date, float]] = defaultdict(dict)
+    first: dict[Any, date] = {}
+    sh = sales_history.c
+    q = select(sh.sku_id, sh.date, func.sum(sh.qty)).where(sh.date >= start, sh.date < today)
+    q = _scoped(q, sh, ids, channel).group_by(sh.sku_id, sh.date)
+    for sku_id, day, qty in conn.execute(q):
+        day = _as_date(day)
+        demand[sku_id][day] = demand[sku_id].get(day, 0.0) + float(qty)
+        first[sku_id] = min(first.get(sku_id, day), day)
+    ol = order_lines.c
+    day_of = _day_of(conn, ol.queued_at)
+    since, until = _midnight(start), _midnight(today)
+    q = select(ol.sku_id, day_of, func.sum(ol.qty)).where(ol.queued_at >= since, ol.queued_at < until)
+    q = _scoped(q, ol, ids, channel).group_by(ol.sku_id, day_of)
+    for sku_id, day, qty in conn.execute(q):
+        day = _as_date(day)
+        demand[sku_id][day] = demand[sku_id].get(day, 0.0) + float(qty)
+    ever = _ever_sold(conn, ids, channel)
+    hidden = _sold_out_days(conn, ids, channel, start, today)
+    out: dict[Any, np.ndarray] = {}
+    for r in rows:
+        if r.id not in demand and r.id not in ever:
+            continue
+        known_from = min(first.get(r.id, r.created_at.date()), r.created_at.date())
+        out[r.id] = _series(demand.get(r.id, {}), hidden.get(r.id, set()), max(start, known_from), start, today)
+    return out
+
+
+def _series(days: dict[date, float], hidden: set[date], known_from: date, start: date, today: date) -> np.ndarray:
+    n = (today - start).days
+    x = np.zeros(n)
+    for day, qty in days.items():
+        x[(day - start).days] = qty
+    x[: (known_from - start).days] = np.nan
+    for day in hidden:
+        if start <= day < today:
+            x[(day - start).days] = np.nan
+    return x
+
+
+def _ever_sold(conn: Connection, ids: list[Any] | None, channel: str | None) -> set[Any]:
+    """SKUs with any demand record at all, however old (else: no history)."""
+    found: set[Any] = set()
+    for table in (sales_history, order_lines):
+        q = select(table.c.sku_id).distinct()
+        found |= set(conn.execute(_scoped(q, table.c, ids, channel)).scalars())
+    return found
+
+
+def _sold_out_days(conn: Connection, ids: list[Any] | None, channel: str | None, start: date,
+                   today: date) -> dict[Any, set[date]]:
+    """Days a SKU could not be sold (on the channel; without one, on any channel) for half the day or more."""
+    sp = sku_spans.c
+    q = select(sp.sku_id, sp.started_at, sp.ended_at).where(
+        sp.kind == "sold_out", sp.started_at < _midnight(today),
+        sp.ended_at.is_(None) | (sp.ended_at >= _midnight(start)))
+    if ids is not None:
+        q = q.where(sp.sku_id.in_(ids))
+    if channel is not None:
+        q = q.where(sp.channel == channel)
+    out: dict[Any, dict[date, float]] = defaultdict(dict)
+    for sku_id, began, ended in conn.execute(q):
+        began = _aware(began)
+        ended = _aware(ended) if ended is not None else _midnight(today)
+        day = began.date()
+        while day < today and _midnight(day) < ended:
+            lo, hi = max(began, _midnight(day)), min(ended, _midnight(day + timedelta(days=1)))
+            out[sku_id][day] = out[sku_id].get(day, 0.0) + max(0.0, (hi - lo).total_seconds())
+            day += timedelta(days=1)
+    return {k: {d for d, secs in v.items() if secs >= 43200} for k, v in out.items()}
+
+
+def _scoped(q: Any, c: Any, ids: list[Any] | None, channel: str | None) -> Any:
+    if ids is not None:
+        q = q.where(c.sku_id.in_(ids))
+    if channel is not None:
+        q = q.where(c.channel == channel)
+    return q
+
+
+def _day_of(conn: Connection, moment: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        return cast(func.timezone("UTC", moment), Date)
+    return func.date(moment)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
