@@ -201,6 +201,10 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     # No such job: ops gets past the role check to the 404.
     ("GET", "/v1/imports/jobs/{job_id}"): (lambda w: Call("GET", f"/v1/imports/jobs/imp_{'0' * 32}"), OPS, 404),
     ("GET", "/v1/exports/{kind}"): (lambda w: Call("GET", "/v1/exports/channels"), READERS, 200),
+    # Insight (BRIEF §8).
+    ("GET", "/v1/reports/kpis"): (lambda w: Call("GET", "/v1/reports/kpis"), READERS, 200),
+    ("GET", "/v1/skus/{sku}/forecast"): (lambda w: Call("GET", f"/v1/skus/{w.sku()}/forecast"), READERS, 200),
+    ("GET", "/v1/reports/reorder"): (lambda w: Call("GET", "/v1/reports/reorder"), READERS, 200),
 }
 
 
