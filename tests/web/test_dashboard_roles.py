@@ -112,6 +112,15 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     # No file uploaded, no upload to confirm: an editor gets past the role check to the form's refusal.
     ("POST", "/import/preview"): (lambda w: ("/import/preview", {"kind": "skus"}), EDITORS, 422),
     ("POST", "/import/confirm"): (lambda w: ("/import/confirm", {"kind": "skus", "token": "0" * 32}), EDITORS, 409),
+    # Insight (BRIEF §8): reports, forecasts, the reorder list and its draft POs.
+    ("GET", "/reports"): (lambda w: ("/reports", None), READERS, 200),
+    ("GET", "/reports.csv"): (lambda w: ("/reports.csv?table=suppliers", None), READERS, 200),
+    ("GET", "/reorder"): (lambda w: ("/reorder", None), READERS, 200),
+    ("GET", "/reorder.csv"): (lambda w: ("/reorder.csv", None), READERS, 200),
+    ("GET", "/reorder/{sku}/draft"): (lambda w: (f"/reorder/{w.sku()}/draft", None), EDITORS, 200),
+    ("GET", "/skus/{sku}/forecast"): (lambda w: (f"/skus/{w.sku()}/forecast", None), READERS, 200),
+    ("GET", "/skus/{sku}/forecast/panel"): (lambda w: (f"/skus/{w.sku()}/forecast/panel", None), READERS, 200),
+    ("GET", "/skus/{sku}/forecast.csv"): (lambda w: (f"/skus/{w.sku()}/forecast.csv", None), READERS, 200),
 }
 REFUSED_AS = {("POST", "/signin"): {"anonymous": 401}}  # no key of its own: the form says the key is not valid
 

@@ -182,15 +182,20 @@ def _oversold(conn: Connection, w: Window) -> int:
 
 
 def _backorder_age(conn: Connection, w: Window, today: date) -> dict[str, Any]:
-    """Days since the line was queued, over lines backordered now."""
+    hist = backorder_ages(conn, w, today)
+    p50, p90 = percentiles(hist, 0.5, 0.9)
+    return {"p50": p50, "p90": p90, "lines": sum(n for _, n in hist)}
+
+
+def backorder_ages(conn: Connection, w: Window, today: date) -> list[tuple[int, int]]:
+    """Days since the line was queued, over lines backordered now: (age, lines), youngest first."""
     ol = order_lines.c
     placed = func.date(ol.queued_at) if conn.dialect.name != "postgresql" else cast(
         func.timezone("UTC", ol.queued_at), order_lines.c.promise_date.type)
     age = days_between(conn, literal(today, order_lines.c.promise_date.type), placed).label("age")
-    hist = conn.execute(select(age, func.count()).where(
+    rows = conn.execute(select(age, func.count()).where(
         ol.state == "backordered", ol.open.is_(True), *_filters(order_lines, w)).group_by(age)).all()
-    p50, p90 = percentiles(hist, 0.5, 0.9)
-    return {"p50": p50, "p90": p90, "lines": sum(n for _, n in hist)}
+    return sorted((int(a), int(n)) for a, n in rows)
 
 
 def _cancelled_after_slip(conn: Connection, w: Window) -> dict[str, Any]:

@@ -50,7 +50,7 @@ def secure(response: Response) -> Response:
 
 def _nav(request: Request) -> str:
     path = request.url.path
-    for prefix in ("/skus", "/purchase-orders", "/orders", "/at-risk", "/holds", "/channels", "/import"):
+    for prefix in ("/skus", "/purchase-orders", "/orders", "/at-risk", "/holds", "/channels", "/import", "/reports", "/reorder"):
         if path.startswith(prefix):
             return prefix
     return ""
