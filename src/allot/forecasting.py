@@ -162,12 +162,20 @@ def _levels(history: Series) -> Series:
     if not known.size:
         return levels
     first = known[0]
-    level = float(np.mean(history[known[:SEASON]]))
-    for t in range(first, n):
-        x = history[t]
-        if not np.isnan(x):
-            level += ALPHA * (x - level)
-        levels[t] = level
+    start = float(np.mean(history[known[:SEASON]]))
+    # l_t = (1 − a_t)·l_{t−1} + a_t·x_t with a_t = α on a sellable day, 0 otherwise, solved in closed
+    # form: l_t = P_t·(l_0 + Σ a_s·x_s / P_s), P_t = Π (1 − a_s). Exact, and no Python loop per day
+    # (the reorder list runs this for every SKU); P stays far from underflow over a 26-week history.
+    x = history[first:]
+    a = np.where(np.isnan(x), 0.0, ALPHA)
+    if x.size > 1500:  # (1 − α)^1500 nears the float limit: fall back to the plain recurrence
+        level = start
+        for t, value in enumerate(x):
+            level += a[t] * (np.nan_to_num(value) - level)
+            levels[first + t] = level
+        return levels
+    p = np.cumprod(1.0 - a)
+    levels[first:] = p * (start + np.cumsum(a * np.nan_to_num(x) / p))
     return levels
 
 
