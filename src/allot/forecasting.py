@@ -57,7 +57,7 @@ def choose(history: Series) -> str:
         return "intermittent"
     if history.size >= 4 * SEASON and _seasonal_strength(history) >= 0.3:
         return "seasonal"
-    if x.size >= 21 and _trend_t(x) >= 3.0:
+    if x.size >= 21 and _trend_t(x) >= 3.0 and _trend_share(x) >= 0.2:
         return "trending"
     return "steady"
 
@@ -230,6 +230,17 @@ def _seasonal_strength(history: Series) -> float:
         return 0.0
     means = np.array([x[d == k].mean() if np.any(d == k) else x.mean() for k in range(SEASON)])
     return 1 - float(np.var(x - means[d])) / total
+
+
+def _trend_share(x: Series) -> float:
+    """How much the line through the last twelve weeks moves over them, as a share of their mean:
+    a significant but tiny slope (one odd day in a flat history) is not a trend."""
+    y = x[-12 * SEASON:]
+    mean = float(np.mean(y))
+    if mean <= 0:
+        return 0.0
+    slope = float(np.polyfit(np.arange(y.size, dtype=np.float64), y, 1)[0])
+    return abs(slope) * y.size / mean
 
 
 def _trend_t(x: Series) -> float:
