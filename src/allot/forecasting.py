@@ -93,27 +93,36 @@ def _steady(history: Series, horizon: int) -> tuple[Series, float, Series]:
 
 
 def _intermittent(history: Series, horizon: int) -> tuple[Series, float, Series]:
-    """SBA: smoothed size of a sale ÷ smoothed gap between sales, less the bias α/2."""
-    n = history.size
-    rates = np.full(n, np.nan)
-    size = gap = None
-    since = 1
-    for t in range(n):
-        x = history[t]
-        if not np.isnan(x):
-            if x > 0:
-                if size is None or gap is None:
-                    size, gap = float(x), float(since)
-                else:
-                    size += ALPHA * (x - size)
-                    gap += ALPHA * (since - gap)
-                since = 1
-            else:
-                since += 1
-        if size is not None and gap is not None:
-            rates[t] = (1 - ALPHA / 2) * size / gap
-    level = float(rates[-1]) if not np.isnan(rates[-1]) else 0.0
+    """SBA: smoothed size of a sale ÷ smoothed gap between sales (in sellable days), less the bias α/2."""
+    known = ~np.isnan(history)
+    sold = np.flatnonzero(known & (np.nan_to_num(history) > 0))
+    rates = np.full(history.size, np.nan)
+    if not sold.size:
+        return rates * horizon, 0.0, np.zeros(horizon)
+    counted = np.cumsum(known)  # sellable days so far: gaps are counted in them
+    gaps = np.diff(np.concatenate([[0], counted[sold]])).astype(np.float64)
+    sizes = _smooth(history[sold])
+    spacing = _smooth(gaps)
+    per_sale = (1 - ALPHA / 2) * sizes / spacing
+    latest = np.searchsorted(sold, np.arange(history.size), side="right") - 1  # last sale at or before t
+    rates[latest >= 0] = per_sale[latest[latest >= 0]]
+    level = float(rates[-1])
     return rates * horizon, level, np.full(horizon, level)
+
+
+def _smooth(values: Series) -> Series:
+    """Exponential smoothing of a sequence, started at its first value (closed form, as `_levels`)."""
+    out = np.empty(values.size)
+    level = float(values[0])
+    if values.size > 1500:
+        for i, v in enumerate(values):
+            level = level + ALPHA * (v - level) if i else level
+            out[i] = level
+        return out
+    a = np.full(values.size, ALPHA)
+    a[0] = 0.0
+    p = np.cumprod(1.0 - a)
+    return np.asarray(p * (level + np.cumsum(a * values / p)), dtype=np.float64)
 
 
 def _seasonal(history: Series, horizon: int) -> tuple[Series, float, Series]:

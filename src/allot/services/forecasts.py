@@ -86,14 +86,14 @@ def answer(row: Any, history: np.ndarray | None, ask: Ask, today: date, *, chart
     horizon = ask.lead_days + ask.cover_days
     whole = forecasting.forecast(history, horizon, ask.service_level)
     lead = forecasting.forecast(history, ask.lead_days, ask.service_level, whole.method) if ask.lead_days else None
-    reorder_point = math.ceil(lead.quantile) if lead else 0
-    suggested = max(0, math.ceil(whole.quantile) - position)
+    reorder_point = _up(lead.quantile) if lead else 0
+    suggested = max(0, _up(whole.quantile) - position)
     run_out = _run_out(whole.path, position, today)
     base |= {
         "method": whole.method, "history_days": int(np.sum(~np.isnan(history))), "note": None,
         "velocity": {str(d): _round(forecasting.velocity(history, d)) for d in VELOCITY_DAYS},
         "demand": {"p50": round(whole.p50, 1), "at_service_level": round(whole.quantile, 1), "days": horizon},
-        "safety_stock": math.ceil(whole.quantile) - math.ceil(whole.p50), "reorder_point": reorder_point,
+        "safety_stock": _up(whole.quantile) - _up(whole.p50), "reorder_point": reorder_point,
         "suggested_qty": suggested, "run_out_date": run_out,
         "order_by": run_out - timedelta(days=ask.lead_days) if run_out else None,
         "needs_order": suggested > 0 and position <= reorder_point,
@@ -117,7 +117,7 @@ def _run_out(path: np.ndarray, position: int, today: date) -> date | None:
     if position <= 0:
         return today
     used = np.cumsum(path)
-    past = np.flatnonzero(used > position)
+    past = np.flatnonzero(used > position + 1e-6)
     if past.size:
         return today + timedelta(days=int(past[0]))
     rate = float(path[-1]) if path.size else 0.0
@@ -141,6 +141,11 @@ def _chart(history: np.ndarray, ask: Ask, today: date) -> dict[str, Any]:
     start = today - timedelta(days=past.size)
     return {"ahead": points, "past": [{"date": start + timedelta(days=i), "units": None if math.isnan(v) else v}
                                       for i, v in enumerate(past.tolist())]}
+
+
+def _up(units: float) -> int:
+    """Whole units, rounding up, but not for float dust (420.0000000001 is 420)."""
+    return math.ceil(round(units, 6))
 
 
 def _round(value: float | None) -> float | None:
@@ -176,19 +181,19 @@ def _histories(conn: Connection, rows: list[Any], channel: str | None, today: da
         if r.id not in demand and r.id not in ever:
             continue
         known_from = min(first.get(r.id, r.created_at.date()), r.created_at.date())
-        out[r.id] = _series(demand.get(r.id, {}), hidden.get(r.id, set()), max(start, known_from), start, today)
+        out[r.id] = _series(demand.get(r.id, {}), hidden.get(r.id), max(start, known_from), start, today)
     return out
 
 
-def _series(days: dict[date, float], hidden: set[date], known_from: date, start: date, today: date) -> np.ndarray:
+def _series(days: dict[date, float], hidden: np.ndarray | None, known_from: date, start: date,
+            today: date) -> np.ndarray:
     n = (today - start).days
     x = np.zeros(n)
     for day, qty in days.items():
         x[(day - start).days] = qty
     x[: (known_from - start).days] = np.nan
-    for day in hidden:
-        if start <= day < today:
-            x[(day - start).days] = np.nan
+    if hidden is not None:
+        x[hidden] = np.nan
     return x
 
 
@@ -202,8 +207,9 @@ def _ever_sold(conn: Connection, ids: list[Any] | None, channel: str | None) -> 
 
 
 def _sold_out_days(conn: Connection, ids: list[Any] | None, channel: str | None, start: date,
-                   today: date) -> dict[Any, set[date]]:
-    """Days a SKU could not be sold (on the channel; without one, on any channel) for half the day or more."""
+                   today: date) -> dict[Any, np.ndarray]:
+    """Per SKU, which days of the history it could not be sold (on the channel; without one, on any
+    channel) for half the day or more: a mask over the days start … yesterday."""
     sp = sku_spans.c
     q = select(sp.sku_id, sp.started_at, sp.ended_at).where(
         sp.kind == "sold_out", sp.started_at < _midnight(today),
@@ -212,16 +218,24 @@ def _sold_out_days(conn: Connection, ids: list[Any] | None, channel: str | None,
         q = q.where(sp.sku_id.in_(ids))
     if channel is not None:
         q = q.where(sp.channel == channel)
-    out: dict[Any, dict[date, float]] = defaultdict(dict)
+    n = (today - start).days
+    origin = _midnight(start).timestamp()
+    out: dict[Any, np.ndarray] = {}
     for sku_id, began, ended in conn.execute(q):
-        began = _aware(began)
-        ended = _aware(ended) if ended is not None else _midnight(today)
-        day = began.date()
-        while day < today and _midnight(day) < ended:
-            lo, hi = max(began, _midnight(day)), min(ended, _midnight(day + timedelta(days=1)))
-            out[sku_id][day] = out[sku_id].get(day, 0.0) + max(0.0, (hi - lo).total_seconds())
-            day += timedelta(days=1)
-    return {k: {d for d, secs in v.items() if secs >= 43200} for k, v in out.items()}
+        lo = max(0.0, (_aware(began).timestamp() - origin) / 86400)
+        hi = min(float(n), ((_aware(ended).timestamp() if ended is not None else origin + n * 86400) - origin) / 86400)
+        if hi <= lo:
+            continue
+        seconds = out.setdefault(sku_id, np.zeros(n))
+        first, last = int(lo), min(n - 1, int(hi))
+        if first == last:
+            seconds[first] += hi - lo
+            continue
+        seconds[first] += first + 1 - lo
+        seconds[first + 1:last] += 1.0
+        if last < n:
+            seconds[last] += hi - last
+    return {k: v >= 0.5 for k, v in out.items()}
 
 
 def _scoped(q: Any, c: Any, ids: list[Any] | None, channel: str | None) -> Any:

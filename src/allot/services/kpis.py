@@ -113,14 +113,13 @@ def _shipped(conn: Connection, w: Window) -> dict[str, Any]:
     s = shipments.c
     where = and_(s.shipped_on.between(w.start, w.end), *_filters(shipments, w))
     promised = s.first_promise_date.is_not(None)
-    row = conn.execute(select(
-        func.coalesce(func.sum(s.qty), 0),
-        func.coalesce(func.sum(case((promised, s.qty), else_=0)), 0),
-        func.coalesce(func.sum(case((s.shipped_on <= s.first_promise_date, s.qty), else_=0)), 0),
-        func.coalesce(func.sum(case((s.shipped_on <= s.promise_date, s.qty), else_=0)), 0),
-    ).where(where)).one()
-    units, measured, kept_first, kept_latest = (int(x) for x in row)
-    hist = conn.execute(select(s.days_to_ship, func.count()).where(where).group_by(s.days_to_ship)).all()
+    rows = conn.execute(select(  # one pass: the sums per days-to-ship group are the histogram too
+        s.days_to_ship, func.count(), func.sum(s.qty), func.sum(case((promised, s.qty), else_=0)),
+        func.sum(case((s.shipped_on <= s.first_promise_date, s.qty), else_=0)),
+        func.sum(case((s.shipped_on <= s.promise_date, s.qty), else_=0)),
+    ).where(where).group_by(s.days_to_ship)).all()
+    units, measured, kept_first, kept_latest = (sum(int(r[i]) for r in rows) for i in (2, 3, 4, 5))
+    hist = [(r[0], r[1]) for r in rows]
     p50, p90 = percentiles(hist, 0.5, 0.9)
     return {"shipped_units": units, "unpromised_shipped_units": units - measured,
             "promise_kept": _share(kept_first, measured), "promise_kept_latest": _share(kept_latest, measured),

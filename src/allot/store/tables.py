@@ -440,7 +440,9 @@ dashboard_sessions = Table(
 # ── Insight (migration 0011) ──
 # History the KPIs (docs/kpis.md) and forecasts need, each row written in the transaction of its change.
 # Slip is measured on lines by their first promise (a line first promised by a re-plan gets it then).
-Index("ix_order_lines_first_promise", order_lines.c.first_promise_date)
+# Covering: the KPI reads the index alone, never the wide rows (allocation JSON) behind it.
+Index("ix_order_lines_first_promise", order_lines.c.first_promise_date, order_lines.c.promise_date,
+      order_lines.c.state, order_lines.c.channel, order_lines.c.sku_id)
 
 # Every shipment of an order line's units: the day, and the promises it was measured against.
 shipments = Table(
@@ -455,7 +457,9 @@ shipments = Table(
     Column("first_promise_date", Date),  # NULL: the line was never promised
     Column("promise_date", Date),  # the latest promise when it shipped
     Column("days_to_ship", Integer, nullable=False),  # shipped_on − the day the line was queued
-    Index("ix_shipments_shipped_on", "shipped_on", "sku_id"),
+    # Covering: the KPIs over a window read this index alone.
+    Index("ix_shipments_shipped_on", "shipped_on", "sku_id", "channel", "days_to_ship", "qty", "first_promise_date",
+          "promise_date"),
 )
 
 # Every cancellation of an order line's units, and whether its promise had slipped by then.

@@ -23,7 +23,8 @@ def upgrade() -> None:
     with op.batch_alter_table('po_lines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('first_expected_date', sa.Date(), nullable=True))
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
-        batch_op.create_index('ix_order_lines_first_promise', ['first_promise_date'], unique=False)
+        batch_op.create_index('ix_order_lines_first_promise',
+                              ['first_promise_date', 'promise_date', 'state', 'channel', 'sku_id'], unique=False)
     id_type = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
     op.create_table('shipments',
     sa.Column('id', id_type, nullable=False),
@@ -38,7 +39,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_shipments_sku_id_skus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shipments'))
     )
-    op.create_index('ix_shipments_shipped_on', 'shipments', ['shipped_on', 'sku_id'], unique=False)
+    op.create_index('ix_shipments_shipped_on', 'shipments', ['shipped_on', 'sku_id', 'channel', 'days_to_ship', 'qty',
+                                                             'first_promise_date', 'promise_date'], unique=False)
     op.create_table('cancellations',
     sa.Column('id', id_type, nullable=False),
     sa.Column('order_line_id', sa.BigInteger(), nullable=False),
