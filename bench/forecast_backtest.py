@@ -80,7 +80,7 @@ def main() -> int:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(f"{args.series} series per pattern, {HISTORY} days of history, horizons {HORIZONS} days, P{SERVICE:.0%}")
-    print(f"| pattern | chosen method (mostly) | MASE | naive MASE | bias | P80 coverage |")
+    print("| pattern | chosen method (mostly) | MASE | naive MASE | bias | P80 coverage |")
     print("|---|---|---|---|---|---|")
     ok = True
     for name, gen in PATTERNS.items():

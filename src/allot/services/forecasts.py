@@ -58,7 +58,7 @@ def reorder(conn: Connection, ask: Ask, today: date) -> list[dict[str, Any]]:
     check_channel(conn, ask.channel)
     rows = conn.execute(select(skus.c.id, skus.c.sku, skus.c.mode, skus.c.release_date, skus.c.on_hand,
                                skus.c.summary, skus.c.created_at)).all()
-    histories = _histories(conn, rows, ask.channel, today)
+    histories = _histories(conn, list(rows), ask.channel, today)
     due = []
     for row in rows:
         got = answer(row, histories.get(row.id), ask, today, chart=False)
@@ -162,8 +162,9 @@ def _histories(conn: Connection, rows: list[Any], channel: str | None, today: da
     sh = sales_history.c
     q = select(sh.sku_id, sh.date, func.sum(sh.qty)).where(sh.date >= start, sh.date < today)
     q = _scoped(q, sh, ids, channel).group_by(sh.sku_id, sh.date)
-    for sku_id, day, qty in conn.execute(q):
-        day = _as_date(day)
+    found: Any = conn.execute(q)
+    for sku_id, raw, qty in found:
+        day = _as_date(raw)
         demand[sku_id][day] = demand[sku_id].get(day, 0.0) + float(qty)
         first[sku_id] = min(first.get(sku_id, day), day)
     ol = order_lines.c
@@ -171,8 +172,9 @@ def _histories(conn: Connection, rows: list[Any], channel: str | None, today: da
     since, until = _midnight(start), _midnight(today)
     q = select(ol.sku_id, day_of, func.sum(ol.qty)).where(ol.queued_at >= since, ol.queued_at < until)
     q = _scoped(q, ol, ids, channel).group_by(ol.sku_id, day_of)
-    for sku_id, day, qty in conn.execute(q):
-        day = _as_date(day)
+    found = conn.execute(q)
+    for sku_id, raw, qty in found:
+        day = _as_date(raw)
         demand[sku_id][day] = demand[sku_id].get(day, 0.0) + float(qty)
     ever = _ever_sold(conn, ids, channel)
     hidden = _sold_out_days(conn, ids, channel, start, today)
@@ -221,7 +223,8 @@ def _sold_out_days(conn: Connection, ids: list[Any] | None, channel: str | None,
     n = (today - start).days
     origin = _midnight(start).timestamp()
     out: dict[Any, np.ndarray] = {}
-    for sku_id, began, ended in conn.execute(q):
+    spans: Any = conn.execute(q)
+    for sku_id, began, ended in spans:
         lo = max(0.0, (_aware(began).timestamp() - origin) / 86400)
         hi = min(float(n), ((_aware(ended).timestamp() if ended is not None else origin + n * 86400) - origin) / 86400)
         if hi <= lo:

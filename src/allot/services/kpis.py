@@ -15,13 +15,31 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Connection, ColumnElement, Integer, and_, case, cast, distinct, func, literal, select, true,
+    ColumnElement,
+    Connection,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    select,
+    true,
 )
 
 from allot.domain.errors import Invalid
 from allot.services.catalog import unknown_channel
 from allot.store.tables import (
-    cancellations, channels, order_lines, po_lines, purchase_orders, receipts, shipments, sku_spans, skus,
+    cancellations,
+    channels,
+    order_lines,
+    po_lines,
+    purchase_orders,
+    receipts,
+    shipments,
+    sku_spans,
+    skus,
 )
 
 DEFAULT_DAYS = 90
@@ -210,7 +228,7 @@ def _consent(conn: Connection, w: Window) -> dict[str, int]:
     ol = order_lines.c
     start = datetime.combine(w.start, datetime.min.time())
     end = datetime.combine(w.end + timedelta(days=1), datetime.min.time())
-    rows = dict(conn.execute(select(ol.consent_status, func.count()).where(
+    rows: dict[Any, Any] = dict(conn.execute(select(ol.consent_status, func.count()).where(
         ol.consent_status.in_(list(CONSENT_OUTCOMES.values())), ol.queued_at >= _utc(start), ol.queued_at < _utc(end),
         *_filters(order_lines, w)).group_by(ol.consent_status)).all())
     return {name: int(rows.get(status, 0)) for name, status in CONSENT_OUTCOMES.items()}
@@ -224,7 +242,7 @@ def weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
     """Promise kept per week (weeks start on Monday): the Reports page's first chart."""
     s = shipments.c
     promised = s.first_promise_date.is_not(None)
-    rows = conn.execute(select(s.shipped_on, func.sum(case((promised, s.qty), else_=0)),
+    rows: Any = conn.execute(select(s.shipped_on, func.sum(case((promised, s.qty), else_=0)),
                                func.sum(case((s.shipped_on <= s.first_promise_date, s.qty), else_=0)))
                         .where(s.shipped_on.between(w.start, w.end), *_filters(shipments, w))
                         .group_by(s.shipped_on)).all()
@@ -246,7 +264,7 @@ def oversold_weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
     where = [sp.kind == "oversold", sp.started_at < end, (sp.ended_at.is_(None)) | (sp.ended_at >= start)]
     if w.sku_id is not None:
         where.append(sp.sku_id == w.sku_id)
-    rows = conn.execute(select(sp.sku_id, sp.units, sp.started_at, sp.ended_at).where(*where)).all()
+    rows: list[Any] = list(conn.execute(select(sp.sku_id, sp.units, sp.started_at, sp.ended_at).where(*where)))
     out = []
     monday = w.start - timedelta(days=w.start.weekday())
     while monday <= w.end:

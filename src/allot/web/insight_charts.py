@@ -63,11 +63,11 @@ def band(ident: str, title: str, points: list[dict[str, Any]], position: int) ->
     parts = [_open(ident, title, text), *_grid(peak, ""),
              f'<polygon class="fc-band" points="{upper} {lower}"/>',
              f'<polyline class="fc-p50" points="{median}"/>',
-             f'<line class="fc-position" x1="{LEFT}" y1="{y(position):.1f}" x2="{WIDTH - RIGHT}" '
-             f'y2="{y(position):.1f}"/>',
+             (f'<line class="fc-position" x1="{LEFT}" y1="{y(position):.1f}" x2="{WIDTH - RIGHT}" '
+             f'y2="{y(position):.1f}"/>'),
              f'<text class="axis" x="{LEFT}" y="{HEIGHT - BOTTOM + 18}">{start.isoformat()}</text>',
-             f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - BOTTOM + 18}" text-anchor="end">'
-             f'{last["date"].isoformat()}</text>', "</svg>"]
+             (f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - BOTTOM + 18}" text-anchor="end">'
+             f'{last["date"].isoformat()}</text>'), "</svg>"]
     return Markup("".join(parts))
 
 
