@@ -78,9 +78,8 @@ def load(db: Database, skus: int, orders: int, n_events: int, rng: random.Random
                             "qty_shipped", "qty_cancelled", "open", "allocation", "state", "promise_date",
                             "first_promise_date", "consent_status"), (row[:17] for row in lines))
         put("shipments", ("order_line_id", "sku_id", "channel", "qty", "shipped_on", "first_promise_date",
-                          "promise_date", "days_to_ship"),
-            ((r[0], r[3], r[4], r[8], r[17], r[15], r[14], (date.fromisoformat(r[17]) - date.fromisoformat(
-                r[6][:10])).days) for r in lines if r[17]))
+                          "promise_date", "days_to_ship", "promised_qty", "kept_qty", "kept_latest_qty"),
+            (_shipment(r) for r in lines if r[17]))
         put("cancellations", ("order_line_id", "sku_id", "channel", "qty", "cancelled_on", "slipped"),
             ((r[0], r[3], r[4], r[10], r[6][:10], r[14] is None) for r in lines if r[10]))
         del lines
@@ -136,6 +135,13 @@ def _line(rng: random.Random, ident: int, order_id: int, n: int, skus: int, chan
     promise = None if state == "backordered" else (first + timedelta(days=slip)).isoformat()
     return (ident, order_id, n, rng.randint(1, skus), channel, 0, queued, ident, qty, 0, 0, True, "[]", state,
             promise, first.isoformat(), None, None)
+
+
+def _shipment(r: tuple[Any, ...]) -> tuple[Any, ...]:
+    shipped, first, latest = r[17], r[15], r[14]
+    return (r[0], r[3], r[4], r[8], shipped, first, latest,
+            (date.fromisoformat(shipped) - date.fromisoformat(r[6][:10])).days, r[8],
+            r[8] if shipped <= first else 0, r[8] if latest and shipped <= latest else 0)
 
 
 def _lite(value: Any) -> Any:

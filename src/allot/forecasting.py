@@ -17,6 +17,7 @@ With too few past origins it falls back to a normal spread from one-step errors.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -64,10 +65,24 @@ def choose(history: Series) -> str:
 
 def forecast(history: Series, horizon: int, service_level: float, method: str | None = None) -> Forecast:
     """Demand over the next `horizon` days: the P50 and the service-level quantile of the total."""
+    return forecast_many(history, (horizon,), service_level, method)[0]
+
+
+def forecast_many(history: Series, horizons: Sequence[int], service_level: float,
+                  method: str | None = None) -> list[Forecast]:
+    """`forecast` for several horizons, fitting the method once."""
     method = method or choose(history)
-    fit = _FITS[method]
-    totals, level, path = fit(history, horizon)
-    actual = _rolling_sums(history, horizon)
+    fit = _FITS[method](history)
+    clean = np.where(np.isnan(history), 0.0, history)
+    sums = np.concatenate([[0.0], np.cumsum(clean)])
+    gaps = np.concatenate([[0], np.cumsum(np.isnan(history))])
+    return [_spread(history, method, fit(h), h, service_level, sums, gaps) for h in horizons]
+
+
+def _spread(history: Series, method: str, fitted: tuple[Series, float, Series], horizon: int,
+            service_level: float, sums: Series, gaps: NDArray[np.int64]) -> Forecast:
+    totals, level, path = fitted
+    actual = _rolling_sums(sums, gaps, horizon)
     usable = ~np.isnan(actual) & ~np.isnan(totals)
     if usable[WARM_UP:].sum() >= MIN_ORIGINS:
         usable[:WARM_UP] = False  # the method's first weeks, while it was still learning the level
@@ -75,39 +90,41 @@ def forecast(history: Series, horizon: int, service_level: float, method: str | 
     # Count demand spreads with its size: errors are scaled by √(forecast) at their origin, then by √(now).
     errors = (actual - totals)[usable] / np.sqrt(np.maximum(totals[usable], 1.0)) * math.sqrt(max(point, 1.0))
     if errors.size >= MIN_ORIGINS:
-        low, high = np.quantile(errors, [0.5, service_level], method="higher")
+        ranked = np.sort(errors)
+        low, high = (float(ranked[math.ceil(q * (ranked.size - 1))]) for q in (0.5, service_level))
     else:
         spread = _one_step_spread(history, level) * math.sqrt(horizon) * 1.2
         low, high = 0.0, NormalDist().inv_cdf(service_level) * spread
-    p50 = max(0.0, point + float(low))
-    return Forecast(method, path, p50, max(p50, point + float(high)), level)
+    p50 = max(0.0, point + low)
+    return Forecast(method, path, p50, max(p50, point + high), level)
 
 
-# ── the methods: each returns (H-day totals forecast from every past origin, level now, path) ──
-# totals[o] is the total forecast for days o+1 … o+H made with what was known at the end of day o,
-# aligned with _rolling_sums (NaN where no forecast was made).
+# ── the methods: each fits once and answers, per horizon H, (H-day totals forecast from every past
+# origin, level now, path). totals[o] is the total forecast for days o+1 … o+H made with what was
+# known at the end of day o, aligned with _rolling_sums (NaN where no forecast was made).
 
-def _steady(history: Series, horizon: int) -> tuple[Series, float, Series]:
+Fit = Callable[[int], tuple[Series, float, Series]]
+
+
+def _steady(history: Series) -> Fit:
     levels = _levels(history)
-    return levels * horizon, float(levels[-1]), np.full(horizon, levels[-1])
+    return lambda h: (levels * h, float(levels[-1]), np.full(h, levels[-1]))
 
 
-def _intermittent(history: Series, horizon: int) -> tuple[Series, float, Series]:
+def _intermittent(history: Series) -> Fit:
     """SBA: smoothed size of a sale ÷ smoothed gap between sales (in sellable days), less the bias α/2."""
     known = ~np.isnan(history)
-    sold = np.flatnonzero(known & (np.nan_to_num(history) > 0))
+    sold = np.flatnonzero(known & (np.where(known, history, 0.0) > 0))
     rates = np.full(history.size, np.nan)
     if not sold.size:
-        return rates * horizon, 0.0, np.zeros(horizon)
+        return lambda h: (rates * h, 0.0, np.zeros(h))
     counted = np.cumsum(known)  # sellable days so far: gaps are counted in them
     gaps = np.diff(np.concatenate([[0], counted[sold]])).astype(np.float64)
-    sizes = _smooth(history[sold])
-    spacing = _smooth(gaps)
-    per_sale = (1 - ALPHA / 2) * sizes / spacing
+    per_sale = (1 - ALPHA / 2) * _smooth(history[sold]) / _smooth(gaps)
     latest = np.searchsorted(sold, np.arange(history.size), side="right") - 1  # last sale at or before t
     rates[latest >= 0] = per_sale[latest[latest >= 0]]
     level = float(rates[-1])
-    return rates * horizon, level, np.full(horizon, level)
+    return lambda h: (rates * h, level, np.full(h, level))
 
 
 def _smooth(values: Series) -> Series:
@@ -125,24 +142,24 @@ def _smooth(values: Series) -> Series:
     return np.asarray(p * (level + np.cumsum(a * values / p)), dtype=np.float64)
 
 
-def _seasonal(history: Series, horizon: int) -> tuple[Series, float, Series]:
+def _seasonal(history: Series) -> Fit:
     index = _weekday_index(history)
     n = history.size
     weekday = np.arange(n) % SEASON
     levels = _levels(history / np.where(index[weekday] > 0, index[weekday], 1.0))
-    ahead = np.array([index[(np.arange(o + 1, o + 1 + horizon)) % SEASON].sum() for o in range(SEASON)])
-    totals = levels * ahead[weekday]
-    path = levels[-1] * index[np.arange(n, n + horizon) % SEASON]
-    return totals, float(levels[-1]), path
+
+    def fit(h: int) -> tuple[Series, float, Series]:
+        ahead = np.array([index[(np.arange(o + 1, o + 1 + h)) % SEASON].sum() for o in range(SEASON)])
+        return levels * ahead[weekday], float(levels[-1]), levels[-1] * index[np.arange(n, n + h) % SEASON]
+    return fit
 
 
-def _trending(history: Series, horizon: int) -> tuple[Series, float, Series]:
+def _trending(history: Series) -> Fit:
     """Holt's damped trend: level and slope smoothed day by day."""
     n = history.size
     known = np.flatnonzero(~np.isnan(history))
     level, trend = float(history[known[0]]), 0.0
-    steps = PHI * (1 - PHI ** np.arange(1, horizon + 1)) / (1 - PHI)  # damped trend's reach after h days
-    totals = np.full(n, np.nan)
+    levels, trends = np.full(n, np.nan), np.full(n, np.nan)
     for t in range(known[0], n):
         x = history[t]
         if not np.isnan(x):
@@ -153,9 +170,14 @@ def _trending(history: Series, horizon: int) -> tuple[Series, float, Series]:
             level += PHI * trend
             trend *= PHI
         if t >= known[0] + SEASON:
-            totals[t] = float(np.clip(level + trend * steps, 0, None).sum())
-    path = np.clip(level + trend * steps, 0, None)
-    return totals, level, path
+            levels[t], trends[t] = level, trend
+
+    def fit(h: int) -> tuple[Series, float, Series]:
+        steps = PHI * (1 - PHI ** np.arange(1, h + 1)) / (1 - PHI)  # damped trend's reach after h days
+        totals = np.clip(levels[:, None] + trends[:, None] * steps[None, :], 0, None).sum(axis=1)
+        totals[np.isnan(levels)] = np.nan
+        return totals, level, np.clip(level + trend * steps, 0, None)
+    return fit
 
 
 _FITS = {"steady": _steady, "intermittent": _intermittent, "seasonal": _seasonal, "trending": _trending}
@@ -184,25 +206,22 @@ def _levels(history: Series) -> Series:
             levels[first + t] = level
         return levels
     p = np.cumprod(1.0 - a)
-    levels[first:] = p * (start + np.cumsum(a * np.nan_to_num(x) / p))
+    levels[first:] = p * (start + np.cumsum(a * np.where(a > 0, x, 0.0) / p))
     return levels
 
 
-def _rolling_sums(history: Series, horizon: int) -> Series:
-    """sums[o] = total of days o+1 … o+H (NaN when a day is unknown or beyond the history)."""
-    n = history.size
-    sums = np.full(n, np.nan)
+def _rolling_sums(sums: Series, gaps: NDArray[np.int64], horizon: int) -> Series:
+    """totals[o] = demand of days o+1 … o+H (NaN when a day is unknown or beyond the history), from
+    the cumulative sums of the history (unknown days as 0) and of its unknown days."""
+    n = sums.size - 1
+    out = np.full(n, np.nan)
     if n <= horizon:
-        return sums
-    clean = np.nan_to_num(history)
-    gaps = np.isnan(history).astype(np.int64)
-    c = np.concatenate([[0.0], np.cumsum(clean)])
-    g = np.concatenate([[0], np.cumsum(gaps)])
+        return out
     o = np.arange(n - horizon)
-    window = c[o + 1 + horizon] - c[o + 1]
-    hidden = g[o + 1 + horizon] - g[o + 1]
-    sums[o] = np.where(hidden == 0, window, np.nan)
-    return sums
+    window = sums[o + 1 + horizon] - sums[o + 1]
+    hidden = gaps[o + 1 + horizon] - gaps[o + 1]
+    out[o] = np.where(hidden == 0, window, np.nan)
+    return out
 
 
 def _one_step_spread(history: Series, level: float) -> float:

@@ -9,7 +9,7 @@ is left out: its demand was hidden, not low.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -84,9 +84,8 @@ def answer(row: Any, history: np.ndarray | None, ask: Ask, today: date, *, chart
     if history is None or not np.any(~np.isnan(history)):
         return base
     horizon = ask.lead_days + ask.cover_days
-    whole = forecasting.forecast(history, horizon, ask.service_level)
-    lead = forecasting.forecast(history, ask.lead_days, ask.service_level, whole.method) if ask.lead_days else None
-    reorder_point = _up(lead.quantile) if lead else 0
+    whole, lead = forecasting.forecast_many(history, (horizon, max(1, ask.lead_days)), ask.service_level)
+    reorder_point = _up(lead.quantile) if ask.lead_days else 0
     suggested = max(0, _up(whole.quantile) - position)
     run_out = _run_out(whole.path, position, today)
     base |= {
@@ -132,11 +131,9 @@ def _chart(history: np.ndarray, ask: Ask, today: date) -> dict[str, Any]:
     last 90 days as they were (None: not sellable or unknown)."""
     horizon = ask.lead_days + ask.cover_days
     step = max(1, horizon // 12)
-    points = []
-    for h in list(range(step, horizon, step)) + [horizon]:
-        got = forecasting.forecast(history, h, ask.service_level)
-        points.append({"date": today + timedelta(days=h - 1), "p50": round(got.p50, 1),
-                       "at_service_level": round(got.quantile, 1)})
+    days = [*range(step, horizon, step), horizon]
+    points = [{"date": today + timedelta(days=h - 1), "p50": round(got.p50, 1), "at_service_level": round(got.quantile, 1)}
+              for h, got in zip(days, forecasting.forecast_many(history, days, ask.service_level), strict=True)]
     past = history[-90:]
     start = today - timedelta(days=past.size)
     return {"ahead": points, "past": [{"date": start + timedelta(days=i), "units": None if math.isnan(v) else v}
@@ -155,56 +152,75 @@ def _round(value: float | None) -> float | None:
 # ── reading the history: three grouped queries for one SKU or for all ──
 
 def _histories(conn: Connection, rows: list[Any], channel: str | None, today: date) -> dict[Any, np.ndarray]:
+    """Each SKU's daily demand over the history window (NaN: unknown or sold out); SKUs with no
+    demand record at all are left out."""
     start = today - timedelta(days=HISTORY_DAYS)
+    n = (today - start).days
     ids = [r.id for r in rows] if len(rows) <= 500 else None
-    demand: dict[Any, dict[date, float]] = defaultdict(dict)
+    place = {r.id: i for i, r in enumerate(rows)}
+    demand = np.zeros((len(rows), n))
     first: dict[Any, date] = {}
     sh = sales_history.c
     q = select(sh.sku_id, sh.date, func.sum(sh.qty)).where(sh.date >= start, sh.date < today)
-    q = _scoped(q, sh, ids, channel).group_by(sh.sku_id, sh.date)
-    found: Any = conn.execute(q)
-    for sku_id, raw, qty in found:
-        day = _as_date(raw)
-        demand[sku_id][day] = demand[sku_id].get(day, 0.0) + float(qty)
+    found = _add(demand, place, start, conn.execute(_scoped(q, sh, ids, channel).group_by(sh.sku_id, sh.date)).all(),
+                 track=True)
+    for sku_id, day in found:
         first[sku_id] = min(first.get(sku_id, day), day)
     ol = order_lines.c
     day_of = _day_of(conn, ol.queued_at)
-    since, until = _midnight(start), _midnight(today)
-    q = select(ol.sku_id, day_of, func.sum(ol.qty)).where(ol.queued_at >= since, ol.queued_at < until)
-    q = _scoped(q, ol, ids, channel).group_by(ol.sku_id, day_of)
-    found = conn.execute(q)
-    for sku_id, raw, qty in found:
-        day = _as_date(raw)
-        demand[sku_id][day] = demand[sku_id].get(day, 0.0) + float(qty)
-    ever = _ever_sold(conn, ids, channel)
+    q = select(ol.sku_id, day_of, func.sum(ol.qty)).where(ol.queued_at >= _midnight(start),
+                                                          ol.queued_at < _midnight(today))
+    _add(demand, place, start, conn.execute(_scoped(q, ol, ids, channel).group_by(ol.sku_id, day_of)).all())
+    recent = {rows[i].id for i in np.flatnonzero(demand.any(axis=1))}
+    ever = recent | _ever_sold(conn, [r.id for r in rows if r.id not in recent], channel)
     hidden = _sold_out_days(conn, ids, channel, start, today)
     out: dict[Any, np.ndarray] = {}
-    for r in rows:
-        if r.id not in demand and r.id not in ever:
+    for i, r in enumerate(rows):
+        if r.id not in ever:
             continue
-        known_from = min(first.get(r.id, r.created_at.date()), r.created_at.date())
-        out[r.id] = _series(demand.get(r.id, {}), hidden.get(r.id), max(start, known_from), start, today)
+        created = _as_date(r.created_at)
+        known_from = max(start, min(first.get(r.id, created), created))
+        x = demand[i]
+        x[: (known_from - start).days] = np.nan
+        mask = hidden.get(r.id)
+        if mask is not None:
+            x[mask] = np.nan
+        out[r.id] = x
     return out
 
 
-def _series(days: dict[date, float], hidden: np.ndarray | None, known_from: date, start: date,
-            today: date) -> np.ndarray:
-    n = (today - start).days
-    x = np.zeros(n)
-    for day, qty in days.items():
-        x[(day - start).days] = qty
-    x[: (known_from - start).days] = np.nan
-    if hidden is not None:
-        x[hidden] = np.nan
-    return x
+def _add(demand: np.ndarray, place: dict[Any, int], start: date, found: Sequence[Any], *,
+         track: bool = False) -> set[tuple[Any, date]]:
+    """Add (sku_id, day, units) rows into the matrix (one row per SKU, one column per day); with
+    `track`, also say which (SKU, day) pairs had a row."""
+    days: dict[Any, int] = {}
+    seen: set[tuple[Any, date]] = set()
+    rows, cols, units = [], [], []
+    for sku_id, raw, qty in found:
+        i = place.get(sku_id)
+        if i is None:
+            continue
+        col = days.get(raw)
+        if col is None:
+            col = days[raw] = (_as_date(raw) - start).days
+        rows.append(i)
+        cols.append(col)
+        units.append(float(qty))
+        if track:
+            seen.add((sku_id, start + timedelta(days=col)))
+    if rows:
+        np.add.at(demand, (np.array(rows), np.array(cols)), np.array(units))
+    return seen
 
 
-def _ever_sold(conn: Connection, ids: list[Any] | None, channel: str | None) -> set[Any]:
-    """SKUs with any demand record at all, however old (else: no history)."""
+def _ever_sold(conn: Connection, ids: list[Any], channel: str | None) -> set[Any]:
+    """Of these SKUs, those with any demand record at all, however old (else: no history)."""
     found: set[Any] = set()
-    for table in (sales_history, order_lines):
-        q = select(table.c.sku_id).distinct()
-        found |= set(conn.execute(_scoped(q, table.c, ids, channel)).scalars())
+    for chunk in range(0, len(ids), 500):
+        part = ids[chunk:chunk + 500]
+        for table in (sales_history, order_lines):
+            q = select(table.c.sku_id).distinct()
+            found |= set(conn.execute(_scoped(q, table.c, part, channel)).scalars())
     return found
 
 
@@ -264,4 +280,6 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -36,10 +36,12 @@ def closed(conn: Connection, row: Any, on: date, *, shipped: int, cancelled: int
     cancellation noting whether the promise had slipped by then."""
     if shipped:
         placed = row.queued_at.date()
+        first, latest = row.first_promise_date, row.promise_date
         conn.execute(insert(shipments).values(
             order_line_id=row.id, sku_id=row.sku_id, channel=row.channel, qty=shipped, shipped_on=on,
-            first_promise_date=row.first_promise_date, promise_date=row.promise_date,
-            days_to_ship=max(0, (on - placed).days)))
+            first_promise_date=first, promise_date=latest, days_to_ship=max(0, (on - placed).days),
+            promised_qty=shipped if first else 0, kept_qty=shipped if first and on <= first else 0,
+            kept_latest_qty=shipped if latest and on <= latest else 0))
     if cancelled:
         conn.execute(insert(cancellations).values(
             order_line_id=row.id, sku_id=row.sku_id, channel=row.channel, qty=cancelled, cancelled_on=on,

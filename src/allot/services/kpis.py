@@ -130,14 +130,16 @@ def _share(part: Any, whole: Any) -> float | None:
 def _shipped(conn: Connection, w: Window) -> dict[str, Any]:
     s = shipments.c
     where = and_(s.shipped_on.between(w.start, w.end), *_filters(shipments, w))
-    promised = s.first_promise_date.is_not(None)
-    rows = conn.execute(select(  # one pass: the sums per days-to-ship group are the histogram too
-        s.days_to_ship, func.count(), func.sum(s.qty), func.sum(case((promised, s.qty), else_=0)),
-        func.sum(case((s.shipped_on <= s.first_promise_date, s.qty), else_=0)),
-        func.sum(case((s.shipped_on <= s.promise_date, s.qty), else_=0)),
-    ).where(where).group_by(s.days_to_ship)).all()
+    # One pass, grouped by the index's own order (day, days to ship): no sort, a few rows per day.
+    rows = conn.execute(select(
+        s.days_to_ship, func.count(), func.sum(s.qty), func.sum(s.promised_qty), func.sum(s.kept_qty),
+        func.sum(s.kept_latest_qty),
+    ).where(where).group_by(s.shipped_on, s.days_to_ship)).all()
     units, measured, kept_first, kept_latest = (sum(int(r[i]) for r in rows) for i in (2, 3, 4, 5))
-    hist = [(r[0], r[1]) for r in rows]
+    counts: dict[int, int] = {}
+    for r in rows:
+        counts[r[0]] = counts.get(r[0], 0) + int(r[1])
+    hist = list(counts.items())
     p50, p90 = percentiles(hist, 0.5, 0.9)
     return {"shipped_units": units, "unpromised_shipped_units": units - measured,
             "promise_kept": _share(kept_first, measured), "promise_kept_latest": _share(kept_latest, measured),
@@ -148,8 +150,15 @@ def _slip(conn: Connection, w: Window) -> dict[str, Any]:
     ol = order_lines.c
     where = and_(ol.first_promise_date.between(w.start, w.end), ol.promise_date.is_not(None),
                  *_filters(order_lines, w))
-    slip = days_between(conn, ol.promise_date, ol.first_promise_date).label("slip")
-    hist = conn.execute(select(slip, func.count()).where(where).group_by(slip)).all()
+    # Grouped by the index's own order (first promise, latest promise): no sort; the day counts are
+    # taken in Python from the few distinct pairs.
+    pairs: Any = conn.execute(select(ol.first_promise_date, ol.promise_date, func.count()).where(where)
+                              .group_by(ol.first_promise_date, ol.promise_date)).all()
+    counts: dict[int, int] = {}
+    for first, latest, n in pairs:
+        slip = (_as_day(latest) - _as_day(first)).days
+        counts[slip] = counts.get(slip, 0) + int(n)
+    hist = list(counts.items())
     lines = sum(n for _, n in hist)
     _, p90 = percentiles(hist, 0.5, 0.9)
     mean = round(sum(v * n for v, n in hist) / lines, 2) if lines else None
@@ -157,6 +166,10 @@ def _slip(conn: Connection, w: Window) -> dict[str, Any]:
         ol.first_promise_date.between(w.start, w.end), ol.promise_date.is_(None), ol.state == "backordered",
         *_filters(order_lines, w))).scalar()
     return {"mean": mean, "p90": p90, "lines": lines, "lost_promise_lines": int(unpromised or 0)}
+
+
+def _as_day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _suppliers(conn: Connection, w: Window) -> list[dict[str, Any]]:
@@ -241,9 +254,7 @@ def _utc(moment: datetime) -> datetime:
 def weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
     """Promise kept per week (weeks start on Monday): the Reports page's first chart."""
     s = shipments.c
-    promised = s.first_promise_date.is_not(None)
-    rows: Any = conn.execute(select(s.shipped_on, func.sum(case((promised, s.qty), else_=0)),
-                               func.sum(case((s.shipped_on <= s.first_promise_date, s.qty), else_=0)))
+    rows: Any = conn.execute(select(s.shipped_on, func.sum(s.promised_qty), func.sum(s.kept_qty))
                         .where(s.shipped_on.between(w.start, w.end), *_filters(shipments, w))
                         .group_by(s.shipped_on)).all()
     weeks: dict[date, list[int]] = {}

@@ -192,7 +192,8 @@ order_lines = Table(
     Column("external_id", String(100)),  # migration 0005: the shop's line-item id
     UniqueConstraint("order_id", "line", name="uq_order_lines_order_line"),
     Index("ix_order_lines_sku_open", "sku_id", "open"),
-    Index("ix_order_lines_consent", "consent_status", "sku_id", "consent_deadline"),  # sweeper and per SKU
+    # sweeper and per SKU; queued_at and channel (migration 0011) make it cover the KPIs' consent outcomes
+    Index("ix_order_lines_consent", "consent_status", "sku_id", "consent_deadline", "queued_at", "channel"),
     # A shop's refunds and fulfilments find their line by its line-item id (migration 0005). Only
     # ingested lines have one: the API's orders pay nothing for it.
     Index("ix_order_lines_external_id", "external_id", postgresql_where=text("external_id IS NOT NULL"),
@@ -444,6 +445,10 @@ dashboard_sessions = Table(
 Index("ix_order_lines_first_promise", order_lines.c.first_promise_date, order_lines.c.promise_date,
       order_lines.c.state, order_lines.c.channel, order_lines.c.sku_id)
 
+# The forecast's demand history: units of lines placed per SKU and day, read from the index alone.
+Index("ix_order_lines_queued_at", order_lines.c.queued_at, order_lines.c.sku_id, order_lines.c.channel,
+      order_lines.c.qty)
+
 # Every shipment of an order line's units: the day, and the promises it was measured against.
 shipments = Table(
     "shipments",
@@ -457,9 +462,13 @@ shipments = Table(
     Column("first_promise_date", Date),  # NULL: the line was never promised
     Column("promise_date", Date),  # the latest promise when it shipped
     Column("days_to_ship", Integer, nullable=False),  # shipped_on − the day the line was queued
-    # Covering: the KPIs over a window read this index alone.
-    Index("ix_shipments_shipped_on", "shipped_on", "sku_id", "channel", "days_to_ship", "qty", "first_promise_date",
-          "promise_date"),
+    # The units measured against a promise, and those shipped on or before the first and the latest one.
+    Column("promised_qty", Integer, nullable=False),
+    Column("kept_qty", Integer, nullable=False),
+    Column("kept_latest_qty", Integer, nullable=False),
+    # Covering: the KPIs over a window read this index alone, in its order (no sort).
+    Index("ix_shipments_shipped_on", "shipped_on", "days_to_ship", "sku_id", "channel", "qty", "promised_qty",
+          "kept_qty", "kept_latest_qty"),
 )
 
 # Every cancellation of an order line's units, and whether its promise had slipped by then.

@@ -25,6 +25,10 @@ def upgrade() -> None:
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
         batch_op.create_index('ix_order_lines_first_promise',
                               ['first_promise_date', 'promise_date', 'state', 'channel', 'sku_id'], unique=False)
+        batch_op.create_index('ix_order_lines_queued_at', ['queued_at', 'sku_id', 'channel', 'qty'], unique=False)
+        batch_op.drop_index('ix_order_lines_consent')
+        batch_op.create_index('ix_order_lines_consent', ['consent_status', 'sku_id', 'consent_deadline', 'queued_at',
+                                                         'channel'], unique=False)
     id_type = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
     op.create_table('shipments',
     sa.Column('id', id_type, nullable=False),
@@ -36,11 +40,14 @@ def upgrade() -> None:
     sa.Column('first_promise_date', sa.Date(), nullable=True),
     sa.Column('promise_date', sa.Date(), nullable=True),
     sa.Column('days_to_ship', sa.Integer(), nullable=False),
+    sa.Column('promised_qty', sa.Integer(), nullable=False),
+    sa.Column('kept_qty', sa.Integer(), nullable=False),
+    sa.Column('kept_latest_qty', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_shipments_sku_id_skus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shipments'))
     )
-    op.create_index('ix_shipments_shipped_on', 'shipments', ['shipped_on', 'sku_id', 'channel', 'days_to_ship', 'qty',
-                                                             'first_promise_date', 'promise_date'], unique=False)
+    op.create_index('ix_shipments_shipped_on', 'shipments', ['shipped_on', 'days_to_ship', 'sku_id', 'channel', 'qty',
+                                                             'promised_qty', 'kept_qty', 'kept_latest_qty'], unique=False)
     op.create_table('cancellations',
     sa.Column('id', id_type, nullable=False),
     sa.Column('order_line_id', sa.BigInteger(), nullable=False),
@@ -90,6 +97,9 @@ def downgrade() -> None:
     for table in ('sku_spans', 'receipts', 'cancellations', 'shipments'):
         op.drop_table(table)
     with op.batch_alter_table('order_lines', schema=None) as batch_op:
+        batch_op.drop_index('ix_order_lines_queued_at')
+        batch_op.drop_index('ix_order_lines_consent')
+        batch_op.create_index('ix_order_lines_consent', ['consent_status', 'sku_id', 'consent_deadline'], unique=False)
         batch_op.drop_index('ix_order_lines_first_promise')
     with op.batch_alter_table('po_lines', schema=None) as batch_op:
         batch_op.drop_column('first_expected_date')
@@ -136,12 +146,16 @@ def _backfill_shipments(conn: sa.Connection, lines: dict[tuple[str, int], Any]) 
         if line is None:
             continue
         on = _day(m.created_at)
-        rows.append({"l": line.id, "s": line.sku_id, "c": line.channel, "q": -m.delta, "on": on,
-                     "f": line.first_promise_date, "p": line.promise_date,
-                     "d": max(0, (on - _day(line.queued_at)).days)})
+        first = _day(line.first_promise_date) if line.first_promise_date else None
+        latest = _day(line.promise_date) if line.promise_date else None
+        qty = -m.delta
+        rows.append({"l": line.id, "s": line.sku_id, "c": line.channel, "q": qty, "on": on, "f": first, "p": latest,
+                     "d": max(0, (on - _day(line.queued_at)).days), "pq": qty if first else 0,
+                     "k": qty if first and on <= first else 0, "kl": qty if latest and on <= latest else 0})
     if rows:
         conn.execute(sa.text("INSERT INTO shipments (order_line_id, sku_id, channel, qty, shipped_on, first_promise_date,"
-                             " promise_date, days_to_ship) VALUES (:l, :s, :c, :q, :on, :f, :p, :d)"), rows)
+                             " promise_date, days_to_ship, promised_qty, kept_qty, kept_latest_qty)"
+                             " VALUES (:l, :s, :c, :q, :on, :f, :p, :d, :pq, :k, :kl)"), rows)
 
 
 def _backfill_cancellations(conn: sa.Connection, lines: dict[tuple[str, int], Any]) -> None:
