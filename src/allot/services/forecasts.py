@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Date, cast, func, select
+from sqlalchemy import Connection, Date, Integer, cast, func, literal, select
 
 from allot import forecasting
 from allot.domain.errors import Invalid
@@ -61,11 +61,24 @@ def reorder(conn: Connection, ask: Ask, today: date) -> list[dict[str, Any]]:
     histories = _histories(conn, list(rows), ask.channel, today)
     due = []
     for row in rows:
-        got = answer(row, histories.get(row.id), ask, today, chart=False)
+        history = histories.get(row.id)
+        if history is None or not _may_need_order(row, history, ask):
+            continue
+        got = answer(row, history, ask, today, chart=False)
         if got["needs_order"]:
             due.append(got)
     due.sort(key=lambda x: (x["order_by"] or date.max, -(x["suggested_qty"] or 0), x["sku"]))
     return due
+
+
+def _may_need_order(row: Any, history: np.ndarray, ask: Ask) -> bool:
+    """The reorder list's first look: a position above the reorder point needs no order, and the
+    reorder point needs only the lead-time forecast (the whole answer is made for the rest)."""
+    if not ask.lead_days or not np.any(~np.isnan(history)):
+        return True
+    summary = row.summary
+    position = int(row.on_hand) + int(summary.get("incoming", 0)) - int(summary.get("committed", 0))
+    return position <= _up(forecasting.forecast(history, ask.lead_days, ask.service_level).quantile)
 
 
 def answer(row: Any, history: np.ndarray | None, ask: Ask, today: date, *, chart: bool = True) -> dict[str, Any]:
@@ -161,16 +174,16 @@ def _histories(conn: Connection, rows: list[Any], channel: str | None, today: da
     demand = np.zeros((len(rows), n))
     first: dict[Any, date] = {}
     sh = sales_history.c
-    q = select(sh.sku_id, sh.date, func.sum(sh.qty)).where(sh.date >= start, sh.date < today)
-    found = _add(demand, place, start, conn.execute(_scoped(q, sh, ids, channel).group_by(sh.sku_id, sh.date)).all(),
-                 track=True)
+    day = _offset(conn, sh.date, start)
+    q = select(sh.sku_id, day, func.sum(sh.qty)).where(sh.date >= start, sh.date < today)
+    found = _add(demand, place, start, _ints(conn, _scoped(q, sh, ids, channel).group_by(sh.sku_id, day)), track=True)
     for sku_id, day in found:
         first[sku_id] = min(first.get(sku_id, day), day)
     ol = order_lines.c
-    day_of = _day_of(conn, ol.queued_at)
+    day_of = _offset(conn, ol.queued_at, start)
     q = select(ol.sku_id, day_of, func.sum(ol.qty)).where(ol.queued_at >= _midnight(start),
                                                           ol.queued_at < _midnight(today))
-    _add(demand, place, start, conn.execute(_scoped(q, ol, ids, channel).group_by(ol.sku_id, day_of)).all())
+    _add(demand, place, start, _ints(conn, _scoped(q, ol, ids, channel).group_by(ol.sku_id, day_of)))
     recent = {rows[i].id for i in np.flatnonzero(demand.any(axis=1))}
     ever = recent | _ever_sold(conn, [r.id for r in rows if r.id not in recent], channel)
     hidden = _sold_out_days(conn, ids, channel, start, today)
@@ -193,16 +206,12 @@ def _add(demand: np.ndarray, place: dict[Any, int], start: date, found: Sequence
          track: bool = False) -> set[tuple[Any, date]]:
     """Add (sku_id, day, units) rows into the matrix (one row per SKU, one column per day); with
     `track`, also say which (SKU, day) pairs had a row."""
-    days: dict[Any, int] = {}
     seen: set[tuple[Any, date]] = set()
     rows, cols, units = [], [], []
-    for sku_id, raw, qty in found:
+    for sku_id, col, qty in found:
         i = place.get(sku_id)
         if i is None:
             continue
-        col = days.get(raw)
-        if col is None:
-            col = days[raw] = (_as_date(raw) - start).days
         rows.append(i)
         cols.append(col)
         units.append(float(qty))
@@ -211,6 +220,15 @@ def _add(demand: np.ndarray, place: dict[Any, int], start: date, found: Sequence
     if rows:
         np.add.at(demand, (np.array(rows), np.array(cols)), np.array(units))
     return seen
+
+
+def _ints(conn: Connection, q: Any) -> list[Any]:
+    """Rows of plain numbers straight from the driver's cursor: no per-row result processing (every
+    column is an id, a day offset or a sum, which need none)."""
+    result = conn.execute(q)
+    rows: list[Any] = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    return rows
 
 
 def _ever_sold(conn: Connection, ids: list[Any], channel: str | None) -> set[Any]:
@@ -265,10 +283,13 @@ def _scoped(q: Any, c: Any, ids: list[Any] | None, channel: str | None) -> Any:
     return q
 
 
-def _day_of(conn: Connection, moment: Any) -> Any:
+def _offset(conn: Connection, column: Any, start: date) -> Any:
+    """Whole days from `start` to a DATE or (UTC) timestamp column, computed by the database: the
+    history arrives as integers, nothing to parse per row."""
     if conn.dialect.name == "postgresql":
-        return cast(func.timezone("UTC", moment), Date)
-    return func.date(moment)
+        day = column if isinstance(column.type, Date) else cast(func.timezone("UTC", column), Date)
+        return cast(day - literal(start, Date()), Integer)
+    return cast(func.julianday(func.date(column)) - func.julianday(literal(start.isoformat())), Integer)
 
 
 def _midnight(day: date) -> datetime:

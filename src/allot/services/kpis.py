@@ -24,6 +24,7 @@ from sqlalchemy import (
     distinct,
     func,
     literal,
+    literal_column,
     select,
     true,
 )
@@ -241,9 +242,14 @@ def _consent(conn: Connection, w: Window) -> dict[str, int]:
     ol = order_lines.c
     start = datetime.combine(w.start, datetime.min.time())
     end = datetime.combine(w.end + timedelta(days=1), datetime.min.time())
-    rows: dict[Any, Any] = dict(conn.execute(select(ol.consent_status, func.count()).where(
-        ol.consent_status.in_(list(CONSENT_OUTCOMES.values())), ol.queued_at >= _utc(start), ol.queued_at < _utc(end),
-        *_filters(order_lines, w)).group_by(ol.consent_status)).all())
+    # Few lines have an outcome: SQLite must walk the consent index (it covers the question), not the
+    # whole window of lines by queued_at; a unary + keeps its planner off the queued_at index.
+    queued = ol.queued_at if conn.dialect.name == "postgresql" else literal_column(
+        "+order_lines.queued_at", ol.queued_at.type)
+    q = select(ol.consent_status, func.count()).where(
+        ol.consent_status.in_(list(CONSENT_OUTCOMES.values())), queued >= _utc(start), queued < _utc(end),
+        *_filters(order_lines, w)).group_by(ol.consent_status)
+    rows: dict[Any, Any] = dict(conn.execute(q).all())
     return {name: int(rows.get(status, 0)) for name, status in CONSENT_OUTCOMES.items()}
 
 

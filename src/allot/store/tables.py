@@ -482,7 +482,7 @@ cancellations = Table(
     Column("qty", Integer, nullable=False),
     Column("cancelled_on", Date, nullable=False),
     Column("slipped", Boolean, nullable=False),
-    Index("ix_cancellations_cancelled_on", "cancelled_on", "sku_id"),
+    Index("ix_cancellations_cancelled_on", "cancelled_on", "sku_id", "channel", "slipped", "order_line_id"),  # covering
 )
 
 # Every receipt on a PO line, against the line's first expected date.

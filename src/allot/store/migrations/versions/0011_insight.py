@@ -59,7 +59,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['sku_id'], ['skus.id'], name=op.f('fk_cancellations_sku_id_skus')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cancellations'))
     )
-    op.create_index('ix_cancellations_cancelled_on', 'cancellations', ['cancelled_on', 'sku_id'], unique=False)
+    op.create_index('ix_cancellations_cancelled_on', 'cancellations',
+                    ['cancelled_on', 'sku_id', 'channel', 'slipped', 'order_line_id'], unique=False)
     op.create_table('receipts',
     sa.Column('id', id_type, nullable=False),
     sa.Column('po_line_id', sa.BigInteger(), nullable=False),
