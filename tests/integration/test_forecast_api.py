@@ -122,3 +122,14 @@ def test_bad_questions_are_422_naming_the_field(db: Database) -> None:
             answer = client.get(path, params=params)
             assert answer.status_code == 422, (path, params, answer.text)
             assert field in answer.text, (path, params, answer.text)
+
+
+def test_a_preorder_sku_before_release_projects_its_total_by_the_release_day(db: Database) -> None:
+    with api(db) as (client, _):
+        setup(client, on_hand=0)
+        assert client.put("/v1/skus/LAMP", json={"mode": "preorder", "release_date": "2026-06-11"}).is_success
+        ok(client.post("/v1/imports/sales-history", content=history("LAMP", 20, qty=5), headers=CSV))
+        got = ok(client.get("/v1/skus/LAMP/forecast", params={"service_level": 0.9}))
+    # 20 days × 5 so far; 10 days left at 5 a day (a flat curve has no spread).
+    assert got["preorder"] == {"release_date": "2026-06-11", "so_far": 100, "days_left": 10, "p50": 150.0,
+                               "at_service_level": 150.0}
