@@ -43,6 +43,7 @@ def test_the_reports_page_and_a_forecast_chart_read_at_any_width(browser: Browse
     expect(page.locator(".forecast-panel figcaption")).to_contain_text("method: steady")
     chart.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"forecast-{width}.png"), full_page=True)
+    page.locator("#forecast").screenshot(path=str(SHOTS / f"forecast-panel-{width}.png"))
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     context.close()
 
