@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ PATTERNS: dict[str, Gen] = {"steady": steady, "trending": trending, "weekly-seas
                             "intermittent": intermittent, "random walk": random_walk}
 
 
-def score(gen: Gen, series: int, rng: np.random.Generator) -> dict[str, float]:
+def score(gen: Gen, series: int, rng: np.random.Generator) -> dict[str, Any]:
     mase, naive_mase, bias_num, actual_sum, covered, count = 0.0, 0.0, 0.0, 0.0, 0, 0
     methods: dict[str, int] = {}
     for _ in range(series):

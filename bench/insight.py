@@ -38,7 +38,7 @@ def load(db: Database, skus: int, orders: int, n_events: int, rng: random.Random
     start = TODAY - timedelta(days=DAYS)
     now = datetime.now(UTC)
     with db.engine.begin() as conn:
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection
         pg = db.engine.dialect.name == "postgresql"
 
         def put(table: str, cols: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -70,7 +70,7 @@ def load(db: Database, skus: int, orders: int, n_events: int, rng: random.Random
         put("orders", ("id", "ref", "channel", "priority", "created_at"),
             ((i + 1, f"O-{i}", CHANNELS[i % 3], 0, (start + timedelta(days=i * DAYS // orders)).isoformat())
              for i in range(orders)))
-        lines = []
+        lines: list[tuple[Any, ...]] = []
         for i in range(orders):
             placed = start + timedelta(days=i * DAYS // orders)
             for n in (1, 2):

@@ -118,7 +118,7 @@ def test_lines_backordered_now_have_an_age_and_are_oversold(db: Database, now: d
 def test_bad_questions_name_the_field(db: Database, now: datetime) -> None:
     with db.write() as conn:
         f.channel(conn, "web", now)
-    cases = [({"start": on(5), "end": on(1)}, "from"), ({"sku": "NOPE"}, "sku"), ({"channel": "nope"}, "channel"),
+    cases: list[tuple[dict[str, Any], str]] = [({"start": on(5), "end": on(1)}, "from"), ({"sku": "NOPE"}, "sku"), ({"channel": "nope"}, "channel"),
              ({"supplier": "Nobody"}, "supplier")]
     for filters, field in cases:
         with pytest.raises(Invalid) as refused:

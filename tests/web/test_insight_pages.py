@@ -18,7 +18,7 @@ def test_the_reorder_list_exports_and_drafts_the_suggested_po(db: Database) -> N
         f.channel(conn, "web", NOW)
         f.sku(conn, "MUG", NOW)
         f.receive(conn, "MUG", 100, NOW)
-        sku_id = conn.execute(select(skus.c.id).where(skus.c.sku == "MUG")).scalar_one()
+        sku_id: int = conn.execute(select(skus.c.id).where(skus.c.sku == "MUG")).scalar_one()
         conn.execute(insert(sales_history), [{"sku_id": sku_id, "channel": "web", "qty": 10,
                                               "date": NOW.date() - timedelta(days=d)} for d in range(1, 91)])
     secret = make_key(db, NOW, "ops")

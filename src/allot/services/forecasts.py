@@ -226,7 +226,7 @@ def _ints(conn: Connection, q: Any) -> list[Any]:
     """Rows of plain numbers straight from the driver's cursor: no per-row result processing (every
     column is an id, a day offset or a sum, which need none)."""
     result = conn.execute(q)
-    rows: list[Any] = result.cursor.fetchall() if result.cursor is not None else []
+    rows: list[Any] = list(result.cursor.fetchall()) if result.cursor is not None else []
     result.close()
     return rows
 
