@@ -118,6 +118,12 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     ("GET", "/reorder"): (lambda w: ("/reorder", None), READERS, 200),
     ("GET", "/reorder.csv"): (lambda w: ("/reorder.csv", None), READERS, 200),
     ("GET", "/reorder/{sku}/draft"): (lambda w: (f"/reorder/{w.sku()}/draft", None), EDITORS, 200),
+    ("POST", "/reorder/{sku}/draft/preview"): (lambda w: (f"/reorder/{w.sku()}/draft/preview", {
+        "ref": unique("RPO"), "qty": "4", "expected_date": (w.now.date() + timedelta(days=9)).isoformat()}),
+        EDITORS, 200),
+    ("POST", "/reorder/{sku}/draft"): (lambda w: (f"/reorder/{w.sku()}/draft", {
+        "ref": unique("RPO"), "qty": "4", "expected_date": (w.now.date() + timedelta(days=9)).isoformat(),
+        "nonce": unique("n")}), EDITORS, 303),
     ("GET", "/skus/{sku}/forecast"): (lambda w: (f"/skus/{w.sku()}/forecast", None), READERS, 200),
     ("GET", "/skus/{sku}/forecast/panel"): (lambda w: (f"/skus/{w.sku()}/forecast/panel", None), READERS, 200),
     ("GET", "/skus/{sku}/forecast.csv"): (lambda w: (f"/skus/{w.sku()}/forecast.csv", None), READERS, 200),

@@ -7,17 +7,19 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
+from allot.api import schemas as s
 from allot.domain.errors import AllotError
-from allot.services import forecasts, kpis
+from allot.services import forecasts, kpis, purchasing
 from allot.services.forecasts import Ask
 from allot.web import insight_charts as charts
-from allot.web.guard import Editor, User, WebError
-from allot.web.purchasing import _new_form
+from allot.web import purchasing as po_pages
+from allot.web.guard import Editor, Form, User, WebError
 from allot.web.views import render, secure
 
 router = APIRouter(include_in_schema=False)
@@ -118,14 +120,43 @@ def reorder_csv(request: Request, user: User, lead_days: str = "", cover_days: s
 @router.get("/reorder/{sku}/draft", response_class=HTMLResponse)
 def draft_po(request: Request, user: Editor, sku: str, lead_days: str = "", cover_days: str = "",
              service_level: str = "", channel: str = "") -> Response:
-    """The new-PO form filled in from the suggestion: review it, change it, then save it."""
+    """A draft PO filled in from the suggestion: review it, preview what it changes, then save it."""
     ask = _ask(lead_days, cover_days, service_level, channel)
     today = request.app.state.clock().date()
     found = _forecast(request, sku, ask)
-    qty = found["suggested_qty"] or ""
-    values = {"ref": f"PO-{sku}-{today:%Y%m%d}"[:100], "line_sku_1": sku, "line_qty_1": str(qty),
-              "line_date_1": (today + timedelta(days=ask.lead_days)).isoformat()}
-    return _new_form(request, user, values, None)
+    draft = {"ref": f"PO-{sku}-{today:%Y%m%d}"[:100], "supplier": "", "qty": str(found["suggested_qty"] or ""),
+             "expected_date": (today + timedelta(days=ask.lead_days)).isoformat()}
+    return render(request, "reorder_draft.html", {"user": user, "sku_name": sku, "draft": draft, "fc": found})
+
+
+@router.post("/reorder/{sku}/draft/preview", response_class=HTMLResponse)
+def draft_preview(request: Request, user: Editor, form: Form, sku: str) -> Response:
+    """What saving the draft would change (promises, availability), with the existing PO preview page."""
+    change = _draft(request, sku, form)
+    return po_pages._preview(request, user, change.fields["ref"], change, f"/reorder/{quote(sku)}/draft")
+
+
+@router.post("/reorder/{sku}/draft", response_class=HTMLResponse)
+def draft_save(request: Request, user: Editor, form: Form, sku: str) -> Response:
+    """Save the previewed draft once (the preview's one-time token), as the PO pages save a change."""
+    change = _draft(request, sku, form)
+    return po_pages._commit(request, user, change.fields["ref"], lambda: change, form, "created")
+
+
+def _draft(request: Request, sku: str, form: dict[str, str]) -> po_pages.Change:
+    fields = {k: form.get(k, "").strip() for k in ("ref", "supplier", "qty", "expected_date")}
+    try:
+        line = {"sku": sku, "qty": fields["qty"], "expected_date": fields["expected_date"]}
+        body = s.PoIn(ref=fields["ref"], supplier=fields["supplier"] or None, lines=[line])  # type: ignore[list-item]
+    except ValidationError as e:
+        raise WebError(422, "Check the draft", po_pages._first_problem(e), f"/reorder/{quote(sku)}/draft",
+                       "Back to the draft") from e
+    rows = [line.model_dump() for line in body.lines]
+    now = request.app.state.clock()
+    details = [f"{sku}: {rows[0]['qty']} units expected {rows[0]['expected_date']}",
+               f"Supplier: {body.supplier or 'none'}"]
+    return po_pages.Change(f"Create {body.ref}", details, [sku],
+                           lambda c: purchasing.create(c, body.ref, body.supplier, rows, now), fields)
 
 
 @router.get("/skus/{sku}/forecast", response_class=HTMLResponse)
