@@ -222,6 +222,10 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     ("POST", "/v1/messages/resend"): (lambda w: Call("POST", "/v1/messages/resend"), OPS, 200),
     ("GET", "/v1/orders/{ref}/link"): (lambda w: Call("GET", f"/v1/orders/{w.order()}/link"), OPS, 200),
     ("GET", "/v1/reports/payments"): (lambda w: Call("GET", "/v1/reports/payments"), READERS, 200),
+    # Insight (BRIEF §8).
+    ("GET", "/v1/reports/kpis"): (lambda w: Call("GET", "/v1/reports/kpis"), READERS, 200),
+    ("GET", "/v1/skus/{sku}/forecast"): (lambda w: Call("GET", f"/v1/skus/{w.sku()}/forecast"), READERS, 200),
+    ("GET", "/v1/reports/reorder"): (lambda w: Call("GET", "/v1/reports/reorder"), READERS, 200),
 }
 
 

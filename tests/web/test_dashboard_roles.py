@@ -176,6 +176,21 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     ("POST", "/my/{token}/lines/{n}/consent"): (
         lambda w: (f"{w.my_link()}/lines/1/consent", {"answer": "cancel"}), EVERYONE, 403),
     ("POST", "/my/{token}/lines/{n}/cancel"): (lambda w: (f"{w.my_link()}/lines/1/cancel", {}), EVERYONE, 403),
+    # Insight (BRIEF §8): reports, forecasts, the reorder list and its draft POs.
+    ("GET", "/reports"): (lambda w: ("/reports", None), READERS, 200),
+    ("GET", "/reports.csv"): (lambda w: ("/reports.csv?table=suppliers", None), READERS, 200),
+    ("GET", "/reorder"): (lambda w: ("/reorder", None), READERS, 200),
+    ("GET", "/reorder.csv"): (lambda w: ("/reorder.csv", None), READERS, 200),
+    ("GET", "/reorder/{sku}/draft"): (lambda w: (f"/reorder/{w.sku()}/draft", None), EDITORS, 200),
+    ("POST", "/reorder/{sku}/draft/preview"): (lambda w: (f"/reorder/{w.sku()}/draft/preview", {
+        "ref": unique("RPO"), "qty": "4", "expected_date": (w.now.date() + timedelta(days=9)).isoformat()}),
+        EDITORS, 200),
+    ("POST", "/reorder/{sku}/draft"): (lambda w: (f"/reorder/{w.sku()}/draft", {
+        "ref": unique("RPO"), "qty": "4", "expected_date": (w.now.date() + timedelta(days=9)).isoformat(),
+        "nonce": unique("n")}), EDITORS, 303),
+    ("GET", "/skus/{sku}/forecast"): (lambda w: (f"/skus/{w.sku()}/forecast", None), READERS, 200),
+    ("GET", "/skus/{sku}/forecast/panel"): (lambda w: (f"/skus/{w.sku()}/forecast/panel", None), READERS, 200),
+    ("GET", "/skus/{sku}/forecast.csv"): (lambda w: (f"/skus/{w.sku()}/forecast.csv", None), READERS, 200),
 }
 MATRIX.update({
     ("POST", "/orders/{ref}/shipments/preview"): (

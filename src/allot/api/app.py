@@ -19,6 +19,7 @@ from allot.api.customers import router as customers_router
 from allot.api.deps import KeyCache
 from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
+from allot.api.insight import router as insight_router
 from allot.api.lists import router as lists_router
 from allot.api.middleware import Guard
 from allot.api.nul import RefuseNul
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(holds_router)
     app.include_router(files_router)
     app.include_router(customers_router)
+    app.include_router(insight_router)
     dashboard.install(app, settings)
     docs.install(app)
     openapi.install(app)

@@ -21,6 +21,7 @@ from allot.domain import planner
 from allot.domain.events import AVAILABILITY_CHANGED
 from allot.domain.model import Supply
 from allot.domain.planner import Plan
+from allot.services import history
 from allot.services.common import Event, iso, record
 from allot.store.db import before_commit, local
 from allot.store.tables import sku_channels
@@ -100,23 +101,28 @@ def announce(conn: Connection) -> None:
         return
     quotas = _quotas(conn, moved)
     events: list[Event] = []
+    flips: list[history.Flip] = []  # insight: sold-out and oversold spans (only when crossing zero)
     now: datetime | None = None
     for w in moved:
         book = w.book
         assert book is not None
         now = book.now if now is None else max(now, book.now)
         after = _seen(book)
+        flips += history.oversold_flips(book.id, w.before.uncovered, after.uncovered)
         for channel in book.supply.channels:
-            if channel == ANY or channel not in w.before.supply.channels:
+            if channel not in w.before.supply.channels:
                 continue
-            quota = quotas[book.id].get(channel)
+            quota = None if channel == ANY else quotas[book.id].get(channel)
             old = numbers(w.before, channel, w.quota_was.get(channel, quota))
             new = numbers(after, channel, quota)
-            if old != new:
+            flips += history.flips(book.id, channel, old[0], new[0])
+            if old != new and channel != ANY:
                 events.append(Event(AVAILABILITY_CHANGED, w.sku, {
                     "channel": channel, "available": new[0], "next_promise_date": iso(new[1])}))
     if events and now is not None:
         record(conn, now, events)
+    if flips and now is not None:
+        history.spans(conn, now, flips)
 
 
 def _may_differ(w: Watched) -> bool:

@@ -36,7 +36,7 @@ from allot.domain.model import (
     po_capacity,
 )
 from allot.domain.planner import Plan
-from allot.services import availability_out, consent
+from allot.services import availability_out, consent, history
 from allot.services.common import Event, as_utc, iso, no_cycle_collection, record, today
 from allot.store import deferred
 from allot.store.bulk import PlacementRow as Placed
@@ -481,6 +481,7 @@ class Book:
         hold_updates: list[Placed] = []
         line_updates: list[Placed] = []
         moved: list[consent.Moved] = []
+        promised: list[Any] = []  # insight: lines given their first promise by this plan
         # A slip moves many lines the same way: one JSON text per distinct allocation, one event
         # payload per distinct change. Lines with the same placement share its takes (planner),
         # so the takes' identity is the cheap key; `after` keeps them alive, so ids stay unique.
@@ -501,8 +502,11 @@ class Book:
                 self.events.append(line_change_event(self.sku, e, new, cause, said))
                 moved.append(consent.Moved(e.row_id, e.order_ref or "", e.line or 0, e.demand.channel, new.state,
                                            new.promise_date))
+                if e.promise_date is None and new.promise_date is not None:
+                    promised.append(e.row_id)
         update_placements(self.conn, holds, hold_updates)
         update_placements(self.conn, order_lines, line_updates)
+        history.first_promised(self.conn, promised)
         self._review_consent(moved, cause)
 
     def _review_consent(self, moved: list[consent.Moved], cause: dict[str, Any]) -> None:

@@ -94,7 +94,7 @@ def apply_due(conn: Connection, sku_id: Any, sku: str, now: datetime) -> list[Ev
         if r.consent_default == "cancel":
             found.append(Event(kinds.ORDER_LINE_CANCELLED, sku, {"qty": open_qty(r), "reason": "consent_expired"},
                                r.ref, r.line))
-            close_units(conn, r, cancelled=open_qty(r))
+            close_units(conn, r, today(now), cancelled=open_qty(r))
             _set(conn, r.id, consent_status="expired", consent_deadline=None)
         else:
             _set(conn, r.id, consent_status="expired", consent_deadline=None, agreed_promise_date=r.promise_date)

@@ -1,16 +1,19 @@
 """Closing an order line's units (shipped or cancelled): shared by orders, consent and short shipments."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, update
 
 from allot.domain.model import STOCK_KEY, State
+from allot.services import history
 from allot.store.tables import order_lines
 
 
-def close_units(conn: Connection, row: Any, *, shipped: int = 0, cancelled: int = 0) -> None:
+def close_units(conn: Connection, row: Any, on: date, *, shipped: int = 0, cancelled: int = 0) -> None:
     """Take units out of the queue; a line with none left open is shipped or cancelled for good."""
+    history.closed(conn, row, on, shipped=shipped, cancelled=cancelled)
     qty_shipped = row.qty_shipped + shipped
     qty_cancelled = row.qty_cancelled + cancelled
     still_open = row.qty - qty_shipped - qty_cancelled > 0

@@ -11,7 +11,7 @@ from allot.domain.consent import NEEDS_CONSENT
 from allot.domain.errors import ConsentNotRequested, Invalid, NotFound, NotReady
 from allot.domain.model import STOCK_KEY
 from allot.services.book import Book, save_all, takes_from_json
-from allot.services.common import Event, iso
+from allot.services.common import Event, iso, today
 from allot.services.lines import close_units, open_qty
 from allot.services.stock import move
 from allot.store.tables import order_lines, orders, skus
@@ -69,7 +69,7 @@ def cancel(conn: Connection, ref: str, lines: list[dict[str, Any]] | None, now: 
             raise Invalid(f"lines.{i}.qty", f"line {row.line} has {open_qty(row)} open units")
     for n, qty in asked.items():
         book = books[rows[n].sku]
-        close_units(conn, rows[n], cancelled=qty)
+        close_units(conn, rows[n], today(now), cancelled=qty)
         book.events.append(Event("order_line.cancelled", book.sku, {"qty": qty}, ref, n))
     for book in books.values():
         book.replan({"op": "order.cancelled", "order_ref": ref})
@@ -96,7 +96,7 @@ def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime,
         if by_shop and book.on_hand < qty:
             move(conn, book, qty - book.on_hand, "found at shop fulfilment", f"{ref}/{n}")
         move(conn, book, -qty, "shipment", f"{ref}/{n}")
-        close_units(conn, rows[n], shipped=qty)
+        close_units(conn, rows[n], today(now), shipped=qty)
         book.events.append(Event("order_line.shipped", book.sku, {"qty": qty}, ref, n))
     for book in books.values():
         book.replan({"op": "order.shipped", "order_ref": ref})
@@ -125,7 +125,7 @@ def answer_consent(conn: Connection, ref: str, n: int, accept: bool, now: dateti
         book.events += [Event(kinds.ORDER_LINE_CONSENT_REJECTED, book.sku, {}, ref, n),
                         Event(kinds.ORDER_LINE_CANCELLED, book.sku,
                               {"qty": open_qty(row), "reason": "consent_rejected"}, ref, n)]
-        close_units(conn, row, cancelled=open_qty(row))
+        close_units(conn, row, today(now), cancelled=open_qty(row))
         conn.execute(update(order_lines).where(order_lines.c.id == row.id).values(**answered))
         book.replan({"op": "consent.rejected", "order_ref": ref, "line": n})
     save_all(books.values())

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from allot.domain.errors import Conflict, Invalid, NotFound
+from allot.services import history
 from allot.services.book import Book, save_all
-from allot.services.common import Event, iso
+from allot.services.common import Event, iso, today
 from allot.services.stock import move
 from allot.store.tables import po_lines, purchase_orders, skus
 
@@ -45,6 +46,7 @@ def update_line(conn: Connection, ref: str, n: int, expected_date: date | None, 
     changes: dict[str, Any] = {}
     if expected_date is not None:
         changes["expected_date"] = expected_date
+        changes |= history.expected_moved(line, expected_date)
     if qty is not None:
         changes["qty"] = qty
         changes["closed"] = line.closed or qty <= line.received
@@ -75,6 +77,7 @@ def receive(conn: Connection, ref: str, lines: list[dict[str, Any]], close_short
         n = item["line"]
         received[n] += item["qty"]
         move(conn, books[sku_of[n]], item["qty"], "po_receipt", f"{ref}/{n}")
+        history.received(conn, rows[n], po.supplier, item["qty"], today(now))
     for n in {item["line"] for item in lines}:
         closed = rows[n].closed or close_short or received[n] >= rows[n].qty
         conn.execute(update(po_lines).where(po_lines.c.id == rows[n].id).values(received=received[n], closed=closed))

@@ -10,7 +10,7 @@ from allot.domain import events as kinds
 from allot.domain.errors import Invalid, NotFound
 from allot.domain.model import State, queue_order
 from allot.services.book import Book, Entry, load_channels
-from allot.services.common import Event
+from allot.services.common import Event, today
 from allot.services.lines import close_units, open_qty
 from allot.store.tables import order_lines, orders, skus
 
@@ -42,7 +42,7 @@ def cancel(conn: Connection, sku: str, reason: str, lines: list[dict[str, Any]] 
     book = Book.open(conn, [sku], now)[sku]
     for row in _chosen(conn, book, lines):
         qty = open_qty(row) if whole_line else open_qty(row) - sum(t["qty"] for t in row.allocation)
-        close_units(conn, row, cancelled=qty)
+        close_units(conn, row, today(now), cancelled=qty)
         book.events.append(Event(kinds.ORDER_LINE_CANCELLED, sku, {"qty": qty, "reason": reason,
                                                                    "by": "short_shipment"}, row.ref, row.line))
     book.replan({"op": "backorder.cancelled", "reason": reason})

@@ -125,6 +125,7 @@ po_lines = Table(
     Column("received", Integer, nullable=False, default=0),
     Column("closed", Boolean, nullable=False, default=False),
     Column("expected_date", Date, nullable=False),
+    Column("first_expected_date", Date),  # migration 0011: the date first given, once it moved (NULL: never moved)
     UniqueConstraint("po_id", "line", name="uq_po_lines_po_line"),
     Index("ix_po_lines_sku_open", "sku_id", "closed"),
 )
@@ -191,7 +192,8 @@ order_lines = Table(
     Column("external_id", String(100)),  # migration 0005: the shop's line-item id
     UniqueConstraint("order_id", "line", name="uq_order_lines_order_line"),
     Index("ix_order_lines_sku_open", "sku_id", "open"),
-    Index("ix_order_lines_consent", "consent_status", "sku_id", "consent_deadline"),  # sweeper and per SKU
+    # sweeper and per SKU; queued_at and channel (migration 0011) make it cover the KPIs' consent outcomes
+    Index("ix_order_lines_consent", "consent_status", "sku_id", "consent_deadline", "queued_at", "channel"),
     # A shop's refunds and fulfilments find their line by its line-item id (migration 0005). Only
     # ingested lines have one: the API's orders pay nothing for it.
     Index("ix_order_lines_external_id", "external_id", postgresql_where=text("external_id IS NOT NULL"),
@@ -437,6 +439,83 @@ dashboard_sessions = Table(
 
 
 # ── Insight (migration 0011) ──
+# History the KPIs (docs/kpis.md) and forecasts need, each row written in the transaction of its change.
+# Slip is measured on lines by their first promise (a line first promised by a re-plan gets it then).
+# Covering: the KPI reads the index alone, never the wide rows (allocation JSON) behind it.
+Index("ix_order_lines_first_promise", order_lines.c.first_promise_date, order_lines.c.promise_date,
+      order_lines.c.state, order_lines.c.channel, order_lines.c.sku_id)
+
+# The forecast's demand history: units of lines placed per SKU and day, read from the index alone.
+Index("ix_order_lines_queued_at", order_lines.c.queued_at, order_lines.c.sku_id, order_lines.c.channel,
+      order_lines.c.qty)
+
+# Every shipment of an order line's units: the day, and the promises it was measured against.
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("order_line_id", BigInteger, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("shipped_on", Date, nullable=False),
+    Column("first_promise_date", Date),  # NULL: the line was never promised
+    Column("promise_date", Date),  # the latest promise when it shipped
+    Column("days_to_ship", Integer, nullable=False),  # shipped_on − the day the line was queued
+    # The units measured against a promise, and those shipped on or before the first and the latest one.
+    Column("promised_qty", Integer, nullable=False),
+    Column("kept_qty", Integer, nullable=False),
+    Column("kept_latest_qty", Integer, nullable=False),
+    # Covering: the KPIs over a window read this index alone, in its order (no sort).
+    Index("ix_shipments_shipped_on", "shipped_on", "days_to_ship", "sku_id", "channel", "qty", "promised_qty",
+          "kept_qty", "kept_latest_qty"),
+)
+
+# Every cancellation of an order line's units, and whether its promise had slipped by then.
+cancellations = Table(
+    "cancellations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("order_line_id", BigInteger, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("cancelled_on", Date, nullable=False),
+    Column("slipped", Boolean, nullable=False),
+    Index("ix_cancellations_cancelled_on", "cancelled_on", "sku_id", "channel", "slipped", "order_line_id"),  # covering
+)
+
+# Every receipt on a PO line, against the line's first expected date.
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("po_line_id", BigInteger, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("supplier", String(200)),
+    Column("qty", Integer, nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("first_expected_date", Date, nullable=False),
+    Column("days_late", Integer, nullable=False),  # max(0, received_on − first_expected_date)
+    Index("ix_receipts_received_on", "received_on", "sku_id"),
+)
+
+# When a SKU could not be sold on a channel ("*": on any channel), and when it was oversold: the
+# forecast leaves days out of stock out of its velocity (their demand was hidden, not low).
+# Written only when `available` crosses zero or `uncovered` leaves or reaches zero.
+sku_spans = Table(
+    "sku_spans",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),  # sold_out, oversold
+    Column("started_at", Stamp(), nullable=False),
+    Column("ended_at", Stamp()),
+    Column("units", Integer, nullable=False, default=0),  # oversold: uncovered units when it began
+    Index("ix_sku_spans_sku_kind", "sku_id", "kind", "started_at"),
+    Index("ix_sku_spans_open", "kind", "ended_at"),
+)
 
 
 # ── Customers (migration 0012) ──

@@ -5,8 +5,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from allot.settings import Settings
-from allot.web import (admin, channel_actions, channels, customer_pages, customers, files, holds, order_actions,
-                       purchasing, routes, sku_actions)
+from allot.web import (admin, channel_actions, channels, customer_pages, customers, files, holds, insight,
+                       order_actions, purchasing, routes, sku_actions)
 from allot.web.guard import SignInRequired, WebError
 from allot.web.session import Sessions
 from allot.web.views import HERE, on_sign_in_required, on_web_error
@@ -24,6 +24,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(files.router)
     app.include_router(customers.router)
     app.include_router(customer_pages.router)
+    app.include_router(insight.router)
     for acting in (order_actions, sku_actions, channel_actions, admin):  # the operator's day (#12)
         app.include_router(acting.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -59,7 +59,7 @@ def po_create(request: Request, user: Editor, form: Form) -> Response:
         body = s.PoIn(ref=form.get("ref", "").strip(), supplier=form.get("supplier", "").strip() or None,
                       lines=lines)  # type: ignore[arg-type]
     except ValidationError as e:
-        return _new_form(request, user, form, _first_problem(e))
+        return _new_form(request, user, form, first_problem(e))
     now = request.app.state.clock()
     rows = [ln.model_dump() for ln in body.lines]
     try:
@@ -155,7 +155,7 @@ def _line_change(request: Request, ref: str, n: int, form: dict[str, str]) -> Ch
     try:
         patch = s.PoLinePatch(expected_date=new_date, qty=new_qty)  # type: ignore[arg-type]
     except ValidationError as e:
-        raise WebError(422, "Check the change", _first_problem(e) + ". Change the date or the quantity.",
+        raise WebError(422, "Check the change", first_problem(e) + ". Change the date or the quantity.",
                        f"/purchase-orders/{ref}", f"Back to {ref}") from e
     details = []
     if patch.expected_date is not None:
@@ -183,7 +183,7 @@ def _receipt(request: Request, ref: str, form: dict[str, str]) -> Change:
         body = s.ReceiptIn(lines=lines, close_short=bool(fields["close_short"]))  # type: ignore[arg-type]
     except ValidationError as e:
         raise WebError(422, "Check the receipt", "Enter how many units arrived on at least one line "
-                       f"({_first_problem(e)}).", f"/purchase-orders/{ref}", f"Back to {ref}") from e
+                       f"({first_problem(e)}).", f"/purchase-orders/{ref}", f"Back to {ref}") from e
     if body.close_short:
         details.append("Close the rest: the supplier sends nothing more on these lines")
     rows = [ln.model_dump() for ln in body.lines]
@@ -206,7 +206,7 @@ def _place(ref: str) -> tuple[tuple[str, str], list[tuple[str, str]]]:
                                                            (f"/purchase-orders/{ref}", ref)]
 
 
-def _first_problem(e: ValidationError) -> str:
+def first_problem(e: ValidationError) -> str:
     first = e.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "form"
     return f"{where}: {first['msg']}"

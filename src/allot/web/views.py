@@ -53,7 +53,7 @@ def secure(response: Response) -> Response:
 def _nav(request: Request) -> str:
     path = request.url.path
     for prefix in ("/skus", "/purchase-orders", "/orders", "/at-risk", "/holds", "/channels", "/import", "/messages",
-                   "/payments", "/webhooks", "/keys", "/audit"):
+                   "/payments", "/webhooks", "/keys", "/audit", "/reports", "/reorder"):
         if path.startswith(prefix):
             return prefix
     return ""
