@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from allot.api import schemas as s
 from allot.domain.errors import AllotError
 from allot.services import forecasts, kpis, purchasing
+from allot.services.common import today as merchant_today
 from allot.services.forecasts import Ask
 from allot.web import insight_charts as charts
 from allot.web import purchasing as po_pages
