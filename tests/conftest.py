@@ -39,7 +39,7 @@ def pg_reachable() -> str | None:
             conn.execute(text("SELECT 1"))
         db.dispose()
         return None
-    except Exception as e:  # any failure to connect means "not here"
+    except Exception as e:  # noqa: BLE001 - any failure to connect means "not here"
         return f"{type(e).__name__}: {str(e).splitlines()[0]}"
 
 

@@ -11,7 +11,17 @@ from datetime import timedelta
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from allot.domain.model import STOCK_KEY, Allocation, Bucket, ChannelRule, Demand, Source, State, Supply, SkuRule
+from allot.domain.model import (
+    STOCK_KEY,
+    Allocation,
+    Bucket,
+    ChannelRule,
+    Demand,
+    SkuRule,
+    Source,
+    State,
+    Supply,
+)
 from allot.domain.planner import plan, sell, view
 from allot.domain.policies import proportional
 from tests.unit.test_planner_properties import (

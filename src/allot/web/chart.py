@@ -37,8 +37,8 @@ def atp_svg(points: list[dict[str, Any]], uncovered: int, sku: str) -> Markup:
     frame = Frame(start, days, top)
     demand_total = points[-1]["demand"] + uncovered
     parts = [
-        f'<svg class="atp" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="atp-title atp-desc" '
-        f'xmlns="http://www.w3.org/2000/svg">',
+        (f'<svg class="atp" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="atp-title atp-desc" '
+        f'xmlns="http://www.w3.org/2000/svg">'),
         f'<title id="atp-title">Supply and demand over time for {escape(sku)}</title>',
         f'<desc id="atp-desc">{escape(_describe(points, uncovered))}</desc>',
         *_grid(frame),

@@ -46,7 +46,7 @@ def home(request: Request) -> Response:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def sign_in_form(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query's name
+def sign_in_form(request: Request, next: str | None = None) -> Response:
     data = session_of(request) or sessions(request).new(None)
     response = render(request, "signin.html", {"user": None, "csrf": data["csrf"], "next": _safe_next(next)})
     if data.get("key") is None:
@@ -116,7 +116,7 @@ def sku_detail(request: Request, user: User, sku: str, page: str = "1") -> Respo
         book = overview.sku_book(conn, sku, now)
         if book is None:
             raise missing
-        context = {
+        context: dict[str, Any] = {
             "user": user, "sku": overview.sku_figures(book), "settings": catalog.get_sku(conn, sku),
             "points": overview.supply_demand(book), "queue": overview.queue_page(conn, book.id, now, number(page)),
             "pos": overview.sku_pos(conn, book.id), "events": overview.recent_events(conn, sku),
