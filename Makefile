@@ -10,7 +10,7 @@ PORT ?= 8000
 ALLOT_BOOTSTRAP_ADMIN_KEY ?= allot-demo-admin-key
 export ALLOT_BOOTSTRAP_ADMIN_KEY
 
-.PHONY: install run test contract bench clean
+.PHONY: install run test lint contract bench clean
 
 install: $(STAMP)
 
@@ -38,6 +38,17 @@ run: install
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest
+
+# ruff on everything (src, tests, bench); mypy --strict on src (settings in pyproject.toml).
+LINT_STAMP := $(VENV)/.lint-installed
+
+lint: $(LINT_STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
+
+$(LINT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lint]'
+	touch $(LINT_STAMP)
 
 # The shared black-box contract check (needs ../shared, as in CI).
 contract: install

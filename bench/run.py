@@ -30,8 +30,8 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from baselines import raw_postgres, raw_sqlite  # noqa: E402
-from replan import replan_slip  # noqa: E402
+from baselines import raw_postgres, raw_sqlite
+from replan import replan_slip
 
 HERE = Path(__file__).parent
 KEY = "bench-admin-key-0123456789abcdef"
@@ -113,7 +113,8 @@ def setup_skus(base: str, prefix: str, count: int, on_hand: int) -> list[str]:
 def wrk(base: str, clients: int, seconds: float, **env: str) -> dict[str, Any]:
     full_env = {**os.environ, "ALLOT_KEY": KEY, **env}
     cmd = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(HERE / "load.lua"), base]
-    done = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=seconds + 60)
+    done = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=seconds + 60,
+                          check=False)  # a failed run is reported below with its output
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk gave no figures: {done.stdout[-500:]} {done.stderr[-500:]}")

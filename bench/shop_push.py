@@ -33,13 +33,13 @@ import httpx
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from run import KEY, PG_URL, client, ensure_pg_database, reset_pg, server  # noqa: E402
+from run import KEY, PG_URL, client, ensure_pg_database, reset_pg, server
+from tests.shop_standins import ShopifyStandIn
 
-from allot.services import catalog, stock, storefronts  # noqa: E402
-from allot.store.db import Database  # noqa: E402
-from allot.store.migrate import upgrade  # noqa: E402
-from allot.store.tables import shop_push_channels, shop_pushes  # noqa: E402
-from tests.shop_standins import ShopifyStandIn  # noqa: E402
+from allot.services import catalog, stock, storefronts
+from allot.store.db import Database
+from allot.store.migrate import upgrade
+from allot.store.tables import shop_push_channels, shop_pushes
 
 TOKEN = "bench-shopify-token"
 STOCK = 1_000_000

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import text
 
 from allot.store.db import Database
-from allot.store.migrate import upgrade
 from allot.store.tables import metadata
+from tests import fresh_db, properties  # noqa: F401 - properties: loads the hypothesis profile
 
 # Servers and commands the tests start inherit this: no push ever leaves this machine, even for the
 # made-up shops some tests connect (settings.py, ALLOT_SHOP_PUSH_LOOPBACK_ONLY).
@@ -39,7 +39,7 @@ def pg_reachable() -> str | None:
             conn.execute(text("SELECT 1"))
         db.dispose()
         return None
-    except Exception as e:  # any failure to connect means "not here"
+    except Exception as e:  # noqa: BLE001 - any failure to connect means "not here"
         return f"{type(e).__name__}: {str(e).splitlines()[0]}"
 
 
@@ -58,19 +58,13 @@ def need_postgres() -> None:
 
 
 def reset_postgres() -> Database:
-    """An empty, migrated schema in the test database."""
-    db = Database(PG_URL, pool_size=5)
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    upgrade(db)
-    return db
+    """An empty, migrated schema in the test database (migrated once, then emptied: tests/fresh_db.py)."""
+    return fresh_db.reset_postgres(PG_URL)
 
 
 def sqlite_db(path: Path) -> Database:
-    db = Database(f"sqlite:///{path}")
-    upgrade(db)
-    return db
+    """A migrated, empty SQLite file (a copy of one migrated once: tests/fresh_db.py)."""
+    return fresh_db.sqlite_db(path)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -34,8 +34,11 @@ def fail_first(times: int) -> Callable[[int], int]:
     return lambda n: 500 if n < times else 200
 
 
+OK = always(200)  # the default answer, made once (a call in a default is evaluated once anyway)
+
+
 class Receiver:
-    def __init__(self, secret: str, answer: Callable[[int], int] = always(200), *, port: int = 0,
+    def __init__(self, secret: str, answer: Callable[[int], int] = OK, *, port: int = 0,
                  delay: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         self.secret, self.answer, self.delay, self.clock = secret, answer, delay, clock
         self.received: list[Received] = []
@@ -51,7 +54,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.arrived += 1
@@ -116,7 +119,7 @@ class Misbehaving:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver._lock:
                     receiver.connections += 1

@@ -237,24 +237,21 @@ class WooStandIn(StandIn):
             return self._route(method, route, params, json.loads(body) if body else {})
 
     def _route(self, method: str, route: str, params: dict[str, str], body: dict[str, Any]) -> Answer:
-        if m := re.fullmatch(r"/products(?:/(\d+)/variations)?", route):
-            if method == "GET":
-                parent = int(m.group(1)) if m.group(1) else None
-                pool = self.products if parent is None else {
-                    i: v for i, v in self.variations.items() if v["parent_id"] == parent}
-                return self._list(list(pool.values()), params)
-        if m := re.fullmatch(r"/products(?:/(\d+)/variations)?/batch", route):
-            if method == "POST":
-                pool = self.products if m.group(1) is None else self.variations
-                if len(body.get("update", [])) > 100:
-                    return 400, {}, {"code": "woocommerce_rest_request_entity_too_large", "message": "max 100",
-                                     "data": {"status": 413}}
-                return 200, {}, {"update": [self._write(pool, int(u["id"]), u) for u in body.get("update", [])]}
-        if m := re.fullmatch(r"/products/(\d+)(?:/variations/(\d+))?", route):
-            if method == "PUT":
-                pool, item = (self.products, m.group(1)) if m.group(2) is None else (self.variations, m.group(2))
-                answer = self._write(pool, int(item), body)
-                return (404 if "error" in answer else 200), {}, answer.get("error", answer)
+        if (m := re.fullmatch(r"/products(?:/(\d+)/variations)?", route)) and method == "GET":
+            parent = int(m.group(1)) if m.group(1) else None
+            pool = self.products if parent is None else {
+                i: v for i, v in self.variations.items() if v["parent_id"] == parent}
+            return self._list(list(pool.values()), params)
+        if (m := re.fullmatch(r"/products(?:/(\d+)/variations)?/batch", route)) and method == "POST":
+            pool = self.products if m.group(1) is None else self.variations
+            if len(body.get("update", [])) > 100:
+                return 400, {}, {"code": "woocommerce_rest_request_entity_too_large", "message": "max 100",
+                                 "data": {"status": 413}}
+            return 200, {}, {"update": [self._write(pool, int(u["id"]), u) for u in body.get("update", [])]}
+        if (m := re.fullmatch(r"/products/(\d+)(?:/variations/(\d+))?", route)) and method == "PUT":
+            pool, item = (self.products, m.group(1)) if m.group(2) is None else (self.variations, m.group(2))
+            answer = self._write(pool, int(item), body)
+            return (404 if "error" in answer else 200), {}, answer.get("error", answer)
         return 404, {}, {"code": "rest_no_route", "message": "No route was found", "data": {"status": 404}}
 
     def _list(self, items: list[dict[str, Any]], params: dict[str, str]) -> Answer:

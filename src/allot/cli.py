@@ -89,7 +89,8 @@ def serve(
     # cookie's Secure flag) come from them.
     uvicorn.run("allot.api.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False, log_config=log_config(), timeout_keep_alive=5,
-                http=serving.protocol(settings.header_timeout, settings.body_timeout),
+                # uvicorn only calls `http`, but its hints want a class; our partial acts as one (api/serving.py).
+                http=serving.protocol(settings.header_timeout, settings.body_timeout),  # type: ignore[arg-type]
                 proxy_headers=bool(forwarded_allow_ips), forwarded_allow_ips=forwarded_allow_ips or None)
 
 

@@ -3,10 +3,11 @@ and a stock-only tote sold on a marketplace."""
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from allot.domain.errors import SaleRefused
 from allot.services import catalog, purchasing, selling, stock
@@ -47,10 +48,10 @@ def load(db: Database, now: datetime, *, only_if_empty: bool = False) -> bool:
     return True
 
 
-def _lamp(conn, now, today):  # type: ignore[no-untyped-def]
+def _lamp(conn: Connection, now: datetime, today: date) -> None:
     catalog.put_sku(conn, "AURORA-LAMP", {"mode": "preorder", "name": "Aurora lamp (launch edition)",
                                           "release_date": today + timedelta(days=7), "handling_days": 2,
-                                          "incoming_buffer": Decimal("0"), "safety_stock": 0}, now)
+                                          "incoming_buffer": Decimal(0), "safety_stock": 0}, now)
     catalog.put_quota(conn, "AURORA-LAMP", "wholesale", 60)
     stock.adjust(conn, "AURORA-LAMP", 50, "opening stock", now)
     purchasing.create(conn, "PO-1001", "Lumen Works", [
@@ -73,7 +74,7 @@ def _lamp(conn, now, today):  # type: ignore[no-untyped-def]
     purchasing.receive(conn, "PO-1001", [{"line": 1, "qty": 280}], True, now + timedelta(minutes=30))
 
 
-def _mug(conn, now, today):  # type: ignore[no-untyped-def]
+def _mug(conn: Connection, now: datetime, today: date) -> None:
     catalog.put_sku(conn, "TERRA-MUG", {"mode": "backorder", "name": "Terra mug", "handling_days": 1}, now)
     stock.adjust(conn, "TERRA-MUG", 40, "opening stock", now)
     purchasing.create(conn, "PO-1003", "Clay & Co", [
@@ -86,7 +87,7 @@ def _mug(conn, now, today):  # type: ignore[no-untyped-def]
     stock.adjust(conn, "TERRA-MUG", -5, "damaged in warehouse", now + timedelta(minutes=41))
 
 
-def _tote(conn, now):  # type: ignore[no-untyped-def]
+def _tote(conn: Connection, now: datetime) -> None:
     catalog.put_sku(conn, "CANVAS-TOTE", {"mode": "stock", "name": "Canvas tote", "handling_days": 1}, now)
     stock.adjust(conn, "CANVAS-TOTE", 100, "opening stock", now)
     for i in range(1, 31):
@@ -124,7 +125,7 @@ def load_volume(db: Database, now: datetime, lines: int = 10_000) -> int:
     return missing
 
 
-def _volume_skus(conn, now, today):  # type: ignore[no-untyped-def]
+def _volume_skus(conn: Connection, now: datetime, today: date) -> list[str]:
     names = [f"VOL-{i:03d}" for i in range(1, VOLUME_SKUS + 1)]
     for i, name in enumerate(names):
         catalog.put_sku(conn, name, {"mode": "backorder", "name": f"Volume item {i + 1}", "handling_days": 1}, now)
@@ -135,11 +136,13 @@ def _volume_skus(conn, now, today):  # type: ignore[no-untyped-def]
     return names
 
 
-def _bulk_orders(conn, plan, now, rng):  # type: ignore[no-untyped-def]
+def _bulk_orders(conn: Connection, plan: list[str], now: datetime, rng: random.Random) -> None:
     """Orders of one or two lines, as rows; each line takes the next place in its SKU's queue."""
     rows = {r.sku: r for r in conn.execute(select(skus).where(skus.c.sku.in_(set(plan))))}
     seq = {name: r.next_seq for name, r in rows.items()}
-    order_rows, line_rows, i = [], [], 0
+    order_rows: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
+    i = 0
     while i < len(plan):
         ref = f"V-{100000 + len(order_rows)}"
         at = now + timedelta(milliseconds=i)

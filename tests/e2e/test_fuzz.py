@@ -32,8 +32,9 @@ from allot.api.app import create_app
 from allot.settings import Settings
 from tests.conftest import ADMIN_KEY
 from tests.e2e.trust import DATABASES, Server, allot, ok, serving
+from tests.properties import examples
 
-EXAMPLES = 20  # per operation and mode: 40 requests per operation and database
+EXAMPLES = examples(10)  # per operation and mode: 20 requests per operation and database
 # Left out on purpose: positive_data_acceptance (a schema-valid request naming an unknown channel, or a
 # zero stock delta, is a 422 by our contract, docs/decisions.md) and negative_data_rejection (pydantic's
 # lax mode accepts `false` or "5" for an integer, as FastAPI does everywhere; the dashboard's forms rely

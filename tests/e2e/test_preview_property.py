@@ -18,6 +18,7 @@ from sqlalchemy import select
 from allot.store.db import Database
 from allot.store.tables import skus
 from tests.e2e.trust import DATABASES, Server, ok, serving, unique
+from tests.properties import examples
 
 CHANNELS = ("web", "shop", "trade")
 Snapshot = tuple[dict[tuple[str, int], tuple[str, str | None]], dict[str, tuple[int, int]]]
@@ -116,7 +117,7 @@ def snapshot(admin: httpx.Client, db: Database, names: list[str], refs: list[str
     return lines, figures
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(w=world)
 def test_a_preview_announces_exactly_what_applying_the_change_does(admin: httpx.Client, db: Database,
                                                                   w: dict[str, Any]) -> None:

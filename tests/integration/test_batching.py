@@ -48,7 +48,7 @@ def run_as_one_batch(batcher: Batcher, ops: list[Callable[[Connection], Any]], n
     def submit(i: int, op: Callable[[Connection], Any]) -> None:
         try:
             answers[i] = batcher.run(skus[i], op, now)
-        except Exception as e:  # each request's own refusal or failure is its answer
+        except Exception as e:  # noqa: BLE001 - each request's own refusal or failure is its answer
             answers[i] = e
 
     threads = [threading.Thread(target=submit, args=(0, gated))]

@@ -16,7 +16,7 @@ from allot.store.db import Database
 from allot.store.tables import webhook_deliveries
 from allot.workers.relay import Relay, RelayOptions
 from tests.factories import channel, order, po, sku
-from tests.receiver import Receiver, always, fail_first
+from tests.receiver import OK, Receiver, always, fail_first
 
 SECRET = "whsec_test_0123456789abcdef"
 # The receivers listen on 127.0.0.1, which only an installation that allows it may send to.
@@ -47,7 +47,7 @@ def relay(db: Database, clock: Clock) -> Iterator[Relay]:
     worker.close()
 
 
-def receiver(clock: Clock, answer: Any = always(200), **kw: Any) -> Receiver:
+def receiver(clock: Clock, answer: Any = OK, **kw: Any) -> Receiver:
     return Receiver(SECRET, answer, clock=lambda: clock().timestamp(), **kw)
 
 

@@ -41,7 +41,7 @@ class TlsReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server naming
+            def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.hosts.append(self.headers.get("Host", ""))
                 self.send_response(204)

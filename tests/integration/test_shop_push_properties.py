@@ -13,6 +13,7 @@ from allot.services import reports, storefronts
 from allot.workers.shop_push import PushOptions, ShopPusher
 from tests.conftest import sqlite_db
 from tests.factories import channel, receive, sku
+from tests.properties import examples
 from tests.shop_standins import ShopifyStandIn
 
 TOKEN = "shpat_property-token"
@@ -23,7 +24,7 @@ STEPS = st.lists(st.one_of(st.tuples(st.just("sell"), st.integers(1, 3)),
                            st.tuples(st.just("up"), st.just(0))), max_size=25)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=STEPS)
 def test_the_shop_always_converges_to_allots_count(steps: list[tuple[str, int]]) -> None:
     now = [datetime(2026, 11, 23, 12, 0, tzinfo=UTC)]

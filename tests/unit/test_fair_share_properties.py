@@ -11,9 +11,20 @@ from datetime import timedelta
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from allot.domain.model import STOCK_KEY, Allocation, Bucket, ChannelRule, Demand, Source, State, Supply, SkuRule
+from allot.domain.model import (
+    STOCK_KEY,
+    Allocation,
+    Bucket,
+    ChannelRule,
+    Demand,
+    SkuRule,
+    Source,
+    State,
+    Supply,
+)
 from allot.domain.planner import plan, sell, view
 from allot.domain.policies import proportional
+from tests.properties import examples
 from tests.unit.test_planner_properties import (
     CHANNEL_NAMES,
     OPENING,
@@ -28,10 +39,10 @@ from tests.unit.test_planner_properties import (
     usable,
 )
 
-fast = settings(max_examples=300, deadline=None)
+fast = settings(max_examples=examples(100), deadline=None)
 # Sales are only interesting when the channel can sell something, so the worlds are smaller and
 # many are still discarded: that filtering is the point, not a slow strategy.
-selling = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+selling = settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 channels = st.sampled_from((*CHANNEL_NAMES, UNKNOWN_CHANNEL))
 
 
@@ -227,7 +238,7 @@ def test_the_unit_left_by_rounding_goes_to_the_first_in_the_queue() -> None:
     assert [result.placements[k].covered for k in ("L0", "L1", "L2")] == [5, 3, 3]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(0, 60), st.lists(st.integers(1, 12), min_size=1, max_size=8))
 def test_one_scarce_bucket_is_split_in_proportion_to_open_quantity(capacity: int, quantities: list[int]) -> None:
     """Each line gets ⌊C·q/Q⌋ or one more; the extra units go to the earliest lines; nothing is wasted."""
@@ -243,7 +254,7 @@ def test_one_scarce_bucket_is_split_in_proportion_to_open_quantity(capacity: int
     assert extra == sorted(extra, reverse=True) or any(g == q for g, q in zip(got, quantities, strict=True))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(0, 100), st.lists(st.integers(0, 20), min_size=1, max_size=10))
 def test_a_proportional_split_hands_out_every_unit_and_no_line_more_than_it_asked(
     units: int, quantities: list[int]
@@ -256,7 +267,7 @@ def test_a_proportional_split_hands_out_every_unit_and_no_line_more_than_it_aske
     assert all(0 <= shares[k] <= q for k, q in lines)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(1, 40), st.lists(st.integers(1, 12), min_size=2, max_size=6), st.data())
 def test_shipping_part_of_a_share_leaves_every_other_share_alone(
     capacity: int, quantities: list[int], data: st.DataObject

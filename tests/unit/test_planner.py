@@ -169,8 +169,8 @@ def test_po_capacity_holds_back_the_buffer_and_rounds_down() -> None:
     remaining, buffer = 10, Decimal("0.15")  # 8.5 promisable units: the half unit is not promised
 
     assert po_capacity(remaining, buffer) == remaining - 2
-    assert po_capacity(remaining, Decimal("0")) == remaining
-    assert po_capacity(remaining, Decimal("1")) == 0
+    assert po_capacity(remaining, Decimal(0)) == remaining
+    assert po_capacity(remaining, Decimal(1)) == 0
     assert po_capacity(0, Decimal("0.1")) == 0
 
 

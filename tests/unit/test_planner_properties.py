@@ -28,6 +28,7 @@ from allot.domain.model import (
     queue_order,
 )
 from allot.domain.planner import Plan, append, placement, plan, sell, view
+from tests.properties import examples
 
 TODAY = date(2025, 3, 1)
 OPENING = datetime(2025, 2, 1, 9, 0)
@@ -35,7 +36,7 @@ CHANNEL_NAMES = ("web", "amazon", "wholesale")
 UNKNOWN_CHANNEL = "pop-up"  # not configured: may sell on hand only
 EVERYTHING = ChannelRule("everything", allow_backorder=True, allow_preorder=True)
 
-fast = settings(max_examples=200, deadline=None)
+fast = settings(max_examples=examples(100), deadline=None)
 
 
 # --- strategies ----------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_lines_that_share_a_placement_each_get_what_a_line_by_line_walk_gives(
     assert plan(supply, queue, TODAY).placements == expected
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(supplies(), st.lists(st.tuples(st.integers(1, 5), st.sampled_from(CHANNEL_NAMES)), max_size=15))
 def test_a_queue_built_one_sale_at_a_time_equals_a_full_replan(
     supply: Supply, sales: list[tuple[int, str]]

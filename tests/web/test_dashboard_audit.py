@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from allot.demo import load
 from allot.store.db import Database
 from allot.store.tables import audit_log
+from tests.fresh_db import load_demo
 from tests.web.helpers import dashboard, make_key, sign_in
 from tests.web.test_purchase_orders import confirm_fields, create_po
 
@@ -19,7 +19,7 @@ def audited(db: Database) -> list[Any]:
 
 
 def test_a_po_made_and_received_on_the_dashboard_is_audited_once_each(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         due = (now.date() + timedelta(days=20)).isoformat()

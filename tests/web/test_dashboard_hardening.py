@@ -7,16 +7,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from allot.api.app import create_app
-from allot.demo import load
 from allot.settings import Settings
 from allot.store.db import Database
 from allot.store.tables import audit_log
+from tests.fresh_db import load_demo
 from tests.web.helpers import csrf_of, dashboard, make_key, sign_in
 from tests.web.test_purchase_orders import confirm_fields, create_po
 
 
 def test_nul_bytes_in_paths_searches_and_forms_are_refused_not_a_server_error(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         for path in ("/skus/A%00B", "/orders/W%00", "/purchase-orders/PO%00"):
@@ -30,7 +30,7 @@ def test_nul_bytes_in_paths_searches_and_forms_are_refused_not_a_server_error(db
 
 
 def test_a_confirmed_change_audits_only_the_fields_it_reads(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         due = (now.date() + timedelta(days=20)).isoformat()

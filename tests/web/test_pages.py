@@ -6,9 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from allot.demo import load, load_volume
+from allot.demo import load_volume
 from allot.services.overview import PER_PAGE
 from allot.store.db import Database
+from tests.fresh_db import load_demo
 from tests.web.helpers import dashboard, make_key, sign_in
 
 PAGES = ["/skus", "/skus?q=lamp&mode=preorder", "/skus/AURORA-LAMP", "/skus/AURORA-LAMP?page=2",
@@ -18,7 +19,7 @@ PAGES = ["/skus", "/skus?q=lamp&mode=preorder", "/skus/AURORA-LAMP", "/skus/AURO
 
 
 def test_every_page_renders_the_demo_with_security_headers(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         sign_in(client, make_key(db, now, "ops"))
         for path in PAGES:
@@ -30,7 +31,7 @@ def test_every_page_renders_the_demo_with_security_headers(db: Database, now: da
 
 
 def test_the_sku_table_flags_oversold_and_filters_by_mode(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         sign_in(client, make_key(db, now, "viewer"))
         page = client.get("/skus").text
@@ -53,7 +54,7 @@ def test_empty_states_say_what_to_do_next(db: Database, now: datetime) -> None:
 
 
 def test_an_order_explains_its_promise(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         sign_in(client, make_key(db, now, "viewer"))
         page = client.get("/orders/W-1200").text
@@ -61,7 +62,7 @@ def test_an_order_explains_its_promise(db: Database, now: datetime) -> None:
 
 
 def test_looking_up_an_exact_ref_goes_straight_to_the_order(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         sign_in(client, make_key(db, now, "viewer"))
         answer = client.get("/orders?q=w-1200")
@@ -69,7 +70,7 @@ def test_looking_up_an_exact_ref_goes_straight_to_the_order(db: Database, now: d
 
 
 def test_with_ten_thousand_order_lines_every_list_is_one_bounded_page(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     load_volume(db, now, 10_000)
     with dashboard(db, now) as client:
         sign_in(client, make_key(db, now, "ops"))
@@ -88,7 +89,7 @@ def test_with_ten_thousand_order_lines_every_list_is_one_bounded_page(db: Databa
 
 @pytest.mark.parametrize("nonsense", ["abc", "-5", "99999999"])
 def test_a_nonsense_page_number_shows_a_real_page(db: Database, now: datetime, nonsense: str) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         sign_in(client, make_key(db, now, "viewer"))
         assert client.get(f"/skus/AURORA-LAMP?page={nonsense}").status_code == 200

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from allot.demo import load
 from allot.services import catalog, purchasing
 from allot.store.db import Database
 from allot.store.tables import events
+from tests.fresh_db import load_demo
 from tests.web.helpers import dashboard, make_key, sign_in
 
 HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
@@ -34,7 +34,7 @@ def create_po(client: TestClient, csrf: str, ref: str, sku: str, qty: int, due: 
 
 
 def test_creating_a_po_covers_backordered_customers_and_says_so(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         where = create_po(client, csrf, "PO-NEW", "AURORA-LAMP", 50, (now.date() + timedelta(days=20)).isoformat())
@@ -43,7 +43,7 @@ def test_creating_a_po_covers_backordered_customers_and_says_so(db: Database, no
 
 
 def test_a_bad_new_po_is_shown_again_with_the_reason(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         answer = client.post("/purchase-orders", data={"csrf": csrf, "ref": "PO-1001", "line_sku_1": "AURORA-LAMP",
@@ -52,7 +52,7 @@ def test_a_bad_new_po_is_shown_again_with_the_reason(db: Database, now: datetime
 
 
 def test_a_slip_preview_lists_the_lines_that_move_and_writes_nothing(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         before = event_count(db)
@@ -68,7 +68,7 @@ def test_a_slip_preview_lists_the_lines_that_move_and_writes_nothing(db: Databas
 
 
 def test_confirming_a_slip_re_promises_the_lines(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     later = now.date() + timedelta(days=44)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
@@ -81,7 +81,7 @@ def test_confirming_a_slip_re_promises_the_lines(db: Database, now: datetime) ->
 
 
 def test_shrinking_a_po_line_previews_who_becomes_backordered(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         page = client.post("/purchase-orders/PO-1002/lines/1/preview", data={"csrf": csrf, "qty": "100"}).text
@@ -90,7 +90,7 @@ def test_shrinking_a_po_line_previews_who_becomes_backordered(db: Database, now:
 
 
 def test_a_receipt_confirmed_twice_is_booked_once(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         page = client.post("/purchase-orders/PO-1002/receipts/preview", data={"csrf": csrf, "receive_1": "10"}).text
@@ -106,7 +106,7 @@ def test_a_receipt_confirmed_twice_is_booked_once(db: Database, now: datetime) -
 
 
 def test_a_refused_change_says_why_and_links_back(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         csrf = sign_in(client, make_key(db, now, "ops"))
         answer = client.post("/purchase-orders/PO-1001/lines/1/preview", data={"csrf": csrf, "qty": "5"})

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from allot.demo import load
 from allot.services import keys
 from allot.store.db import Database
 from allot.web.session import COOKIE, Codec
+from tests.fresh_db import load_demo
 from tests.web.helpers import csrf_of, dashboard, make_key, sign_in
 
 
@@ -53,7 +53,7 @@ def test_sign_in_without_the_forms_csrf_token_is_refused(db: Database, now: date
 
 
 def test_a_post_without_the_sessions_csrf_token_changes_nothing(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         sign_in(client, make_key(db, now, "ops"))
         for token in ("", "someone-elses-token"):
@@ -63,7 +63,7 @@ def test_a_post_without_the_sessions_csrf_token_changes_nothing(db: Database, no
 
 
 def test_a_viewer_sees_no_edit_controls_and_cannot_change_anything(db: Database, now: datetime) -> None:
-    load(db, now)
+    load_demo(db, now)
     with dashboard(db, now) as client:
         token = sign_in(client, make_key(db, now, "viewer"))
         page = client.get("/purchase-orders/PO-1002").text

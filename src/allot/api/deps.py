@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -77,7 +77,7 @@ async def _principal(request: Request, credentials: HTTPAuthorizationCredentials
     if not secret:
         raise Unauthorized("send Authorization: Bearer <api key>")
     digest = keys.digest(secret)
-    principal = request.app.state.key_cache.get(digest)
+    principal: Principal | None = request.app.state.key_cache.get(digest)
     if principal is None:
         request.app.state.auth_throttle.check(client_address(request))  # a known key never waits here
         principal = await run_in_threadpool(_authenticate, request, secret, digest)
@@ -110,7 +110,7 @@ def deny(principal: Principal, request: Request, why: str) -> Forbidden:
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def require(*roles: Role) -> Callable[[Request, HTTPAuthorizationCredentials | None], Ctx]:
+def require(*roles: Role) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Ctx]]:
     """A dependency that admits only the given roles (admin always)."""
     allowed = {Role.ADMIN, *roles}
 

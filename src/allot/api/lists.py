@@ -69,7 +69,7 @@ class AvailabilityMany(BaseModel):
 # 500 names of up to 100 characters make a long URL: past the HTTP server's limit on a request's head
 # (64 KiB, percent-encoded; api/serving.py) the server itself answers before the app sees the request:
 # 431 problem+json under `allot serve`, a plain-text 400 from another server running the app.
-TOO_LONG = {400: {"description": "the request line is longer than the server accepts (64 KiB, encoded)",
+TOO_LONG: dict[int | str, dict[str, Any]] = {400: {"description": "the request line is longer than the server accepts (64 KiB, encoded)",
                   "content": {"text/plain": {}}},
             431: {"description": "the request's head is longer than `allot serve` accepts (64 KiB)",
                   "content": {"application/problem+json": {}}}}

@@ -40,6 +40,6 @@ def _refusal(scope: Scope) -> Response | None:
 
 def _answer(scope: Scope, status: int, code: str, title: str, detail: str, **extra: str) -> Response:
     if scope["path"].startswith("/v1/"):
-        return problem(status, code, title, detail, **extra)
+        return problem(status, code, title, detail, None, **extra)
     return HTMLResponse(PAGE.format(title=title, detail=detail), status_code=status,
                         headers={"Content-Security-Policy": "default-src 'none'", "Cache-Control": "no-store"})

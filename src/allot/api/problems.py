@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -48,7 +49,7 @@ def status_of(exc: errors.AllotError) -> int:
     return next(STATUS[cls] for cls in type(exc).__mro__ if cls in STATUS)
 
 
-def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
+def problem(status: int, code: str, title: str, detail: str, headers: Mapping[str, str] | None = None,
             **extra: Any) -> JSONResponse:
     body = {"type": TYPE_BASE + code, "code": code, "title": title, "status": status, "detail": detail, **extra}
     headers = dict(headers or {})

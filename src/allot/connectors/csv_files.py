@@ -275,7 +275,7 @@ def _stock(c: Cells) -> dict[str, Any]:
 
 
 def _po(c: Cells) -> dict[str, Any]:
-    values = {"ref": c.name("ref"), "supplier": c.text("supplier"),
+    values: dict[str, Any] = {"ref": c.name("ref"), "supplier": c.text("supplier"),
               "status": c.choice("status", ("open", "closed", "cancelled"), "open"), "line": c.int("line", 1),
               "sku": c.name("sku"), "qty": c.int("qty", 1, required=True), "received": c.int("received", default=0),
               "closed": c.flag("closed"), "expected_date": c.day("expected_date", required=True)}
@@ -285,7 +285,7 @@ def _po(c: Cells) -> dict[str, Any]:
 
 
 def _order(c: Cells) -> dict[str, Any]:
-    values = {"ref": c.name("ref"), "channel": c.name("channel"), "priority": c.int("priority", 0, 1000, default=0),
+    values: dict[str, Any] = {"ref": c.name("ref"), "channel": c.name("channel"), "priority": c.int("priority", 0, 1000, default=0),
               "customer": c.text("customer"), "created_at": c.moment("created_at"), "line": c.int("line", 1),
               "sku": c.name("sku"), "qty": c.int("qty", 1, required=True),
               "qty_shipped": c.int("qty_shipped", default=0), "qty_cancelled": c.int("qty_cancelled", default=0),

@@ -347,7 +347,7 @@ class Book:
         quota = self._quotas[channel]
         if quota is None:
             return None
-        return quota - self.summary["by_channel"].get(channel, 0)
+        return quota - int(self.summary["by_channel"].get(channel, 0))
 
     def next_place(self, priority: int) -> tuple[datetime, int]:
         """Queue time and sequence for a new line; never earlier than the last, whatever the clock."""

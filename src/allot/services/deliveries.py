@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, exists, insert, or_, select, update
 
 from allot.domain import events as catalogue
 from allot.services.common import as_utc
@@ -89,7 +89,7 @@ def claim(conn: Connection, now: datetime, lease: timedelta, limit: int, webhook
     due = _due(now)
     waiting = exists().where(earlier.c.webhook_id == d.webhook_id, earlier.c.ordering_key == d.ordering_key,
                              earlier.c.position < d.position, earlier.c.status.in_(UNSETTLED))
-    live = d.webhook_id.in_(select(webhooks.c.id).where(webhooks.c.deleted_at.is_(None)))
+    live: ColumnElement[bool] = d.webhook_id.in_(select(webhooks.c.id).where(webhooks.c.deleted_at.is_(None)))
     if webhook_id is not None:
         live = and_(live, d.webhook_id == webhook_id)
     ids = list(conn.execute(select(d.id).where(due, ~waiting, live).order_by(d.position, d.id).limit(limit)

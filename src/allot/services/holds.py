@@ -54,7 +54,7 @@ def _held(conn: Connection, key_id: int, now: datetime) -> int:
     outlives the transaction it was read in; outside a batch it is asked every time.
     """
     batch = conn.info.get(BATCH)
-    memo = conn.info.get(HELD)
+    memo: tuple[Any, dict[int, int]] | None = conn.info.get(HELD)
     if batch is None or memo is None or memo[0] is not batch:
         memo = (batch, {})
         if batch is not None:

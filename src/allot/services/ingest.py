@@ -17,7 +17,8 @@ from allot.domain.errors import AllotError
 from allot.services import audit, orders, selling
 from allot.services.lines import open_qty
 from allot.store.bulk import insert_new
-from allot.store.tables import order_lines, orders as orders_table, skus, storefront_deliveries
+from allot.store.tables import order_lines, skus, storefront_deliveries
+from allot.store.tables import orders as orders_table
 
 MAX_SKU = 100  # as skus.sku keeps it
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,99}$")  # an order ref the API can name

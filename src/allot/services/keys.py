@@ -58,7 +58,7 @@ def create(conn: Connection, name: str, role: str, channels: list[str] | None, n
     key_id = conn.execute(insert(api_keys).values(
         name=name, role=role, channels=channels, prefix=prefix or secret[:12], secret_hash=digest(secret),
         created_at=now, **limits,
-    )).inserted_primary_key[0]
+    ).returning(api_keys.c.id)).scalar_one()
     return {"id": key_id, "name": name, "role": role, "channels": channels, "secret": secret, **limits}
 
 

@@ -26,7 +26,7 @@ class Page:
 
 
 def _paged(conn: Connection, stmt: Select[Any], id_col: Any, page: Page) -> tuple[list[Any], int | None]:
-    rows = conn.execute(stmt.where(id_col > page.after).order_by(id_col).limit(page.limit + 1)).all()
+    rows = list(conn.execute(stmt.where(id_col > page.after).order_by(id_col).limit(page.limit + 1)).all())
     more = len(rows) > page.limit
     rows = rows[:page.limit]
     return rows, (rows[-1].id if more else None)

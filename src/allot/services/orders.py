@@ -59,7 +59,7 @@ def _allocation(bucket: dict[str, Any] | None, key: str, qty: int) -> dict[str, 
 
 def cancel(conn: Connection, ref: str, lines: list[dict[str, Any]] | None, now: datetime) -> dict[str, Any]:
     """Cancel open units, whole order or per line; freed units go to the next in the queue."""
-    order, rows, books = _locked(conn, ref, now)
+    _, rows, books = _locked(conn, ref, now)
     wanted = lines if lines is not None else [{"line": n} for n, r in rows.items() if open_qty(r) > 0]
     asked: dict[int, int] = {}
     for i, item in enumerate(wanted):  # check every line before changing any
@@ -83,7 +83,7 @@ def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime,
 
     A shop's own fulfilment (`by_shop`) is a fact: its open units are shipped whatever the plan said;
     if Allot knew fewer units on hand, the difference is first booked as found stock."""
-    order, rows, books = _locked(conn, ref, now)
+    _, rows, books = _locked(conn, ref, now)
     asked: dict[int, int] = {}
     for i, item in enumerate(lines):  # check every line before changing any
         row = _row(rows, item["line"], i)
@@ -107,7 +107,7 @@ def ship(conn: Connection, ref: str, lines: list[dict[str, Any]], now: datetime,
 def answer_consent(conn: Connection, ref: str, n: int, accept: bool, now: datetime) -> dict[str, Any]:
     """The customer's answer to a delay: accept keeps the line in its queue place; reject cancels it
     and its units go to the next in the queue. A request past its deadline already took its default."""
-    order, rows, books = _locked(conn, ref, now)  # opening the books applies any default that is due
+    _, rows, books = _locked(conn, ref, now)  # opening the books applies any default that is due
     if n not in rows:
         raise NotFound(f"order {ref!r} has no line {n}", ref=ref, line=n)
     row = rows[n]

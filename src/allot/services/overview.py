@@ -6,6 +6,7 @@ SKU figures come from the plan summary the fast path keeps, not from re-planning
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -46,7 +47,7 @@ def clamp_page(number: int, total: int, per_page: int = PER_PAGE) -> int:
 def _page(conn: Connection, stmt: Select[Any], number: int, per_page: int = PER_PAGE) -> tuple[list[Any], int, int]:
     total = conn.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
     number = clamp_page(number, total, per_page)
-    rows = conn.execute(stmt.limit(per_page).offset((number - 1) * per_page)).all()
+    rows = list(conn.execute(stmt.limit(per_page).offset((number - 1) * per_page)).all())
     return rows, total, number
 
 
@@ -63,7 +64,7 @@ def sku_figures(book: Book) -> dict[str, Any]:
             "timeline": view.timeline}
 
 
-def _books(conn: Connection, rows: list[Any], now: datetime) -> list[Book]:
+def _books(conn: Connection, rows: Sequence[Any], now: datetime) -> list[Book]:
     rules = load_channels(conn)
     rules[ANY_CHANNEL.name] = ANY_CHANNEL
     return [Book(conn, r, rules, now) for r in rows]

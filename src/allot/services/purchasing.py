@@ -23,7 +23,8 @@ def create(conn: Connection, ref: str, supplier: str | None, lines: list[dict[st
     books = Book.open(conn, fields, now, fields)
     po_id = conn.execute(
         insert(purchase_orders).values(ref=ref, supplier=supplier, status="open", created_at=now)
-    ).inserted_primary_key[0]
+        .returning(purchase_orders.c.id)
+    ).scalar_one()
     conn.execute(insert(po_lines), [
         {"po_id": po_id, "line": n, "sku_id": books[ln["sku"]].id, "qty": ln["qty"], "received": 0,
          "closed": False, "expected_date": ln["expected_date"]}

@@ -124,7 +124,7 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
                  customer: str | None, lines: list[dict[str, Any]], now: datetime, extras: Extras) -> None:
     order_id = conn.execute(insert(orders).values(
         ref=ref, channel=channel, priority=priority, customer=customer, created_at=now, email=extras.email,
-        ignored_lines=extras.ignored_lines)).inserted_primary_key[0]
+        ignored_lines=extras.ignored_lines).returning(orders.c.id)).scalar_one()
     shrunk: set[str] = set()
     rows: list[dict[str, Any]] = []
     for n, item in enumerate(lines, start=1):

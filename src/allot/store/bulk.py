@@ -67,6 +67,10 @@ def _once(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return converted
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any]:
     """The column type's own conversion of a value for this driver (what SQLAlchemy would store), run once
     per distinct value."""
@@ -188,7 +192,7 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Se
         _copy(conn, f"COPY {table.name} ({names}) FROM STDIN",
               ("\t".join(f(v) for f, v in zip(fields, row, strict=True)) + "\n" for row in rows))
         return
-    convert = [(lambda v: v) if c in as_is else _converter(conn, table.c[c]) for c in columns]
+    convert = [_same if c in as_is else _converter(conn, table.c[c]) for c in columns]
     conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' for _ in columns)})",
                          [tuple(f(v) for f, v in zip(convert, row, strict=True)) for row in rows])
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+
 from allot.domain.errors import AllotError, Conflict, Invalid, NotFound
 from allot.services.keys import Role
 from allot.web.session import COOKIE, Sessions

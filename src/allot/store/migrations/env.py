@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from allot.store.tables import metadata
 
@@ -11,13 +11,16 @@ config = context.config
 def run() -> None:
     conn = config.attributes.get("connection")
     if conn is None:
-        with create_engine(config.get_main_option("sqlalchemy.url")).begin() as own:
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic: no connection given and no sqlalchemy.url set")
+        with create_engine(url).begin() as own:
             _migrate(own)
     else:
         _migrate(conn)
 
 
-def _migrate(conn) -> None:  # type: ignore[no-untyped-def]
+def _migrate(conn: Connection) -> None:
     context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
