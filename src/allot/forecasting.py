@@ -227,8 +227,8 @@ def _rolling_sums(sums: Series, gaps: NDArray[np.int64], horizon: int) -> Series
 def _one_step_spread(history: Series, level: float) -> float:
     x = history[~np.isnan(history)]
     if x.size < 2:
-        return max(1.0, level) ** 0.5
-    return float(np.std(np.diff(x)) / math.sqrt(2)) or 0.0
+        return math.sqrt(max(1.0, level))
+    return float(np.std(np.diff(x))) / math.sqrt(2)
 
 
 def _weekday_index(history: Series) -> Series:

@@ -11,8 +11,8 @@ from allot.api import schemas as s
 from allot.api.deps import Reader
 from allot.api.problems import problem_responses
 from allot.services import forecasts, kpis
-from allot.services.forecasts import Ask
 from allot.services.common import today
+from allot.services.forecasts import Ask
 
 router = APIRouter(prefix="/v1", responses=problem_responses())
 

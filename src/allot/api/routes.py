@@ -112,7 +112,7 @@ async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
                 check_hold(ctx, conn, line.hold_id)
         selling.place_order(conn, body.ref, body.channel, body.priority, body.customer, lines, ctx.now,
                             selling.Extras(email=body.email))
-        payments.record_terms(conn, body.ref, body.payment and body.payment.model_dump(), lines, ctx.now)
+        payments.record_terms(conn, body.ref, body.payment.model_dump() if body.payment else None, lines, ctx.now)
         return orders.get(conn, body.ref)
 
     return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}))

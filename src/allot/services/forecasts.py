@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Date, Integer, cast, func, literal, select
 from allot import forecasting
 from allot.domain.errors import Invalid
 from allot.services.catalog import unknown_channel
-from allot.store.tables import channels, order_lines, sales_history, sku_spans, skus
 from allot.services.common import today as merchant_day
+from allot.store.tables import channels, order_lines, sales_history, sku_spans, skus
 
 HISTORY_DAYS = 182  # 26 weeks: room for the 90-day velocity and for the back-testing of the method
 VELOCITY_DAYS = (7, 28, 90)

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, insert, update
 
-from allot.store.tables import cancellations, order_lines, receipts, shipments, sku_spans
 from allot.services.common import today
+from allot.store.tables import cancellations, order_lines, receipts, shipments, sku_spans
 
 SOLD_OUT = "sold_out"
 OVERSOLD = "oversold"

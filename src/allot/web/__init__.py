@@ -5,8 +5,20 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from allot.settings import Settings
-from allot.web import (admin, channel_actions, channels, customer_pages, customers, files, holds, insight,
-                       order_actions, purchasing, routes, sku_actions)
+from allot.web import (
+    admin,
+    channel_actions,
+    channels,
+    customer_pages,
+    customers,
+    files,
+    holds,
+    insight,
+    order_actions,
+    purchasing,
+    routes,
+    sku_actions,
+)
 from allot.web.guard import SignInRequired, WebError
 from allot.web.session import Sessions
 from allot.web.views import HERE, on_sign_in_required, on_web_error

@@ -49,7 +49,7 @@ def band(ident: str, title: str, points: list[dict[str, Any]], position: int) ->
     peak = _nice(int(max(max(p["at_service_level"] for p in points), position, 1) + 0.999))
 
     def x(day: date) -> float:
-        return LEFT + (WIDTH - LEFT - RIGHT) * (day - start).days / days
+        return float(LEFT + (WIDTH - LEFT - RIGHT) * (day - start).days / days)
 
     def y(units: float) -> float:
         return TOP + (HEIGHT - TOP - BOTTOM) * (1 - max(0.0, units) / peak)

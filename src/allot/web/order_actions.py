@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 
 def _order(request: Request, ref: str) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
-        return attempt(lambda: orders.get(conn, ref), "/orders", "Look up another order")  # type: ignore[no-any-return]
+        return attempt(lambda: orders.get(conn, ref), "/orders", "Look up another order")
 
 
 def _place(ref: str) -> dict[str, Any]:

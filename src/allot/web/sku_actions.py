@@ -30,7 +30,7 @@ def _place(sku: str) -> dict[str, Any]:
 
 def _settings(request: Request, sku: str) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
-        return attempt(lambda: catalog.get_sku(conn, sku), "/skus", "Back to SKUs")  # type: ignore[no-any-return]
+        return attempt(lambda: catalog.get_sku(conn, sku), "/skus", "Back to SKUs")
 
 
 # -- stock --------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def _picked(found: dict[str, Any], form: dict[str, str]) -> list[dict[str, Any]]
 
 def _tail(request: Request, sku: str) -> dict[str, Any]:
     with request.app.state.db.read() as conn:
-        return attempt(lambda: shortages.backordered(conn, sku, request.app.state.clock()),  # type: ignore[no-any-return]
+        return attempt(lambda: shortages.backordered(conn, sku, request.app.state.clock()),
                        "/skus", "Back to SKUs")
 
 

@@ -32,7 +32,7 @@ def moment(value: Any, empty: str = "—") -> str:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            return value
+            return str(value)
     if not isinstance(value, datetime):
         return str(value)
     return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
