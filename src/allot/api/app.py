@@ -18,6 +18,7 @@ from allot.api.deps import KeyCache
 from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
 from allot.api.lists import router as lists_router
+from allot.api.locations import router as locations_router
 from allot.api.middleware import Guard
 from allot.api.nul import RefuseNul
 from allot.api.previews import router as previews_router
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(previews_router)
     app.include_router(holds_router)
     app.include_router(files_router)
+    app.include_router(locations_router)
     dashboard.install(app, settings)
     docs.install(app)
     return app

@@ -237,6 +237,14 @@ def view(supply: Supply, current: Plan, channel: str, today: date) -> ChannelVie
     return ChannelView(available, upcoming, timeline)
 
 
+def free_at(supply: Supply, current: Plan, channel: str, today: date) -> dict[str, int]:
+    """Free units per location in the buckets the channel may use."""
+    units: dict[str, int] = {}
+    for b in _usable(supply, supply.channel(channel), today):
+        units[b.location] = units.get(b.location, 0) + max(0, current.free.get(b.key, 0))
+    return units
+
+
 def _sellable_by(dated: list[tuple[date, int]], by: date) -> int:
     units = 0
     for promised, free in dated:

@@ -28,8 +28,10 @@ from allot.services.book_rows import (
     OPEN_LINES,
     SCOPES,
     Entry,
+    Places,
     bucket_to_json,
     load_channels,
+    load_places,
     sku_rule,
     takes_from_json,
     takes_to_json,
@@ -41,8 +43,8 @@ from allot.store.db import WRITES
 from allot.store.tables import sku_channels, skus
 
 __all__ = [
-    "BATCH", "EMPTY_SUMMARY", "IN_USE", "OPEN_LINES", "SAVE_SKU", "SCOPES", "Book", "Entry",
-    "atomic", "bucket_to_json", "flush_all", "line_change_event", "load_channels", "remembered", "save_all",
+    "BATCH", "EMPTY_SUMMARY", "IN_USE", "OPEN_LINES", "SAVE_SKU", "SCOPES", "Book", "Entry", "Places",
+    "atomic", "bucket_to_json", "flush_all", "line_change_event", "load_channels", "load_places", "remembered", "save_all",
     "sku_rule", "takes_from_json", "takes_to_json",
 ]
 
@@ -119,8 +121,8 @@ class Book(Selling):
         rows = conn.execute(stmt).all()
         if not rows:
             return {}
-        rules = load_channels(conn)
-        books = {r.sku: cls(conn, r, rules, now) for r in rows}
+        rules, places = load_channels(conn), load_places(conn)
+        books = {r.sku: cls(conn, r, rules, now, places) for r in rows}
         availability_out.watch(conn, books)  # before any tidy-up: it may move the numbers too
         return books
 

@@ -77,13 +77,28 @@ class Replanning(Saving):
             "committed": sum(e.demand.qty for e in entries if not e.is_hold),
             "reserved": sum(e.demand.qty for e in entries if e.is_hold),
             "incoming": incoming,
+            "incoming_at": self.incoming_at,
+            "at": self._held_at(after, entries),
             "by_channel": by_channel,
             "next_expiry": as_utc(expiries).isoformat() if expiries else None,
             "next_consent_deadline": _iso_or_none(consent.next_deadline(self.conn, self.id)),
+            "kept_whole": after.kept_whole,
+            "places": list(self.places.codes),
+            "handling": self.places.handling,
         }
         if after.uncovered > 0 and not was_oversold:
             self.events.append(Event("sku.oversold", self.sku, {"uncovered": after.uncovered}))
         self.dirty = True
+
+    def _held_at(self, after: Plan, entries: list[Entry]) -> dict[str, list[int]]:
+        """Units allocated per location: [committed to order lines, reserved by holds]."""
+        at: dict[str, list[int]] = {}
+        location = {b.key: b.location for b in self.supply.buckets}
+        for e in entries:
+            for t in after.placements[e.demand.key].takes:
+                units = at.setdefault(location[t.bucket], [0, 0])
+                units[e.is_hold] += t.qty
+        return at
 
     def _persist(self, entries: list[Entry], after: Plan, cause: dict[str, Any]) -> None:
         hold_updates: list[Placed] = []

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Self
@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Text, bindparam, cast, select
 
 from allot.domain.model import (
     MADE_TO_ORDER_KEY,
-    STOCK_KEY,
+    MAIN,
     Allocation,
     Bucket,
     ChannelRule,
@@ -23,15 +23,28 @@ from allot.domain.model import (
     Mode,
     SkuRule,
     Source,
+    Split,
     State,
     Supply,
     Take,
     po_capacity,
+    stock_key,
 )
 from allot.services.common import Event, as_utc
 from allot.store import deferred
 from allot.store.bulk import fetch_rows
-from allot.store.tables import channels, holds, order_lines, orders, po_lines, purchase_orders
+from allot.store.tables import (
+    channels,
+    holds,
+    locations,
+    order_lines,
+    orders,
+    po_lines,
+    purchase_orders,
+    stock_levels,
+    transfer_lines,
+    transfers,
+)
 
 # A SKU's open order lines, as Book._open_lines reads them (allocation as its JSON text).
 _ol = order_lines.c
@@ -87,16 +100,37 @@ def takes_to_json(takes: Iterable[Take]) -> list[dict[str, Any]]:
 def bucket_to_json(bucket: Bucket) -> dict[str, Any]:
     return {"key": bucket.key, "source": bucket.source.value, "date": bucket.date.isoformat(),
             "capacity": bucket.capacity, "po_ref": bucket.po_ref,
-            "po_line": bucket.po_line, "po_seq": bucket.po_seq}
+            "po_line": bucket.po_line, "po_seq": bucket.po_seq, "location": bucket.location}
 
 
 def load_channels(conn: Connection) -> dict[str, ChannelRule]:
     rows = conn.execute(select(channels)).all()
-    return {r.name: ChannelRule(r.name, r.allow_backorder, r.allow_preorder, r.padding_days) for r in rows}
+    return {r.name: ChannelRule(r.name, r.allow_backorder, r.allow_preorder, r.padding_days,
+                                tuple(r.locations or ()), Split(r.split)) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Places:
+    """Every location, `main` first then in creation order, and the handling days of those that add any."""
+
+    codes: tuple[str, ...] = (MAIN,)
+    handling: dict[str, int] = field(default_factory=dict)
+
+
+def _places_of(summary: dict[str, Any]) -> Places:
+    """The locations the last plan knew (a read needs no query for them)."""
+    return Places(tuple(summary.get("places") or (MAIN,)), dict(summary.get("handling") or {}))
+
+
+def load_places(conn: Connection) -> Places:
+    rows = conn.execute(select(locations.c.code, locations.c.handling_days).order_by(locations.c.id)).all()
+    codes = [MAIN, *(r.code for r in rows if r.code != MAIN)]
+    return Places(tuple(codes), {r.code: r.handling_days for r in rows if r.handling_days})
 
 
 class BookRows:
-    def __init__(self, conn: Connection, row: Any, rules: dict[str, ChannelRule], now: datetime) -> None:
+    def __init__(self, conn: Connection, row: Any, rules: dict[str, ChannelRule], now: datetime,
+                 places: Places | None = None) -> None:
         self.conn = conn
         self.row = row
         self.id = row.id
@@ -108,7 +142,9 @@ class BookRows:
         self.summary: dict[str, Any] = dict(row.summary or EMPTY_SUMMARY)
         self.next_seq: int = row.next_seq
         self.last_queued_at = as_utc(row.last_queued_at) if row.last_queued_at else None
-        self.supply = Supply(self.rule, self._buckets_from_summary(), rules)
+        self.places = places or _places_of(self.summary)
+        self.supply = Supply(self.rule, self._buckets_from_summary(), rules, self.places.codes, self.places.handling)
+        self.incoming_at: dict[str, int] = {}
         self.events: list[Event] = []
         self.dirty = False
         self._quotas: dict[str, int | None] = {}
@@ -119,7 +155,7 @@ class BookRows:
             self.now = now
             if now.date() != self.today:
                 self.today = now.date()
-                self.supply = Supply(self.rule, self._buckets_from_summary(), self.supply.channels)
+                self.supply = self._with(self._buckets_from_summary())
         return self
 
     def snapshot(self) -> tuple[Any, ...]:
@@ -141,6 +177,17 @@ class BookRows:
         due = self.summary.get("next_consent_deadline")
         return due is not None and datetime.fromisoformat(due) <= self.now
 
+    def _with(self, buckets: tuple[Bucket, ...]) -> Supply:
+        return Supply(self.rule, buckets, self.supply.channels, self.places.codes, self.places.handling)
+
+    def levels(self) -> dict[str, int]:
+        """On hand per location. Only locations other than `main` have a stock_levels row: `main`
+        holds the rest of skus.on_hand, so a store with one location never reads or writes one."""
+        rows = self.conn.execute(select(stock_levels.c.location, stock_levels.c.on_hand)
+                                 .where(stock_levels.c.sku_id == self.id)).all()
+        found = {r.location: r.on_hand for r in rows if r.location != MAIN}
+        return {MAIN: self.on_hand - sum(found.values()), **found}
+
     def _buckets_from_summary(self) -> tuple[Bucket, ...]:
         return tuple(self._bucket(b) for b in self.summary["buckets"])
 
@@ -151,15 +198,22 @@ class BookRows:
             day = self.today
         elif source is Source.MADE_TO_ORDER:
             day = self.today + timedelta(days=self.row.backorder_lead_days or 0)
-        return Bucket(raw["key"], source, day, raw["capacity"], raw["po_ref"], raw["po_line"], raw["po_seq"])
+        return Bucket(raw["key"], source, day, raw["capacity"], raw["po_ref"], raw["po_line"], raw["po_seq"],
+                      raw.get("location", MAIN))
 
     def supply_from_rows(self) -> tuple[Supply, int]:
-        """Buckets rebuilt from stock and purchase orders; returns them with units incoming."""
+        """Buckets rebuilt from stock, purchase orders and transfers; returns them with units incoming.
+
+        Safety stock is held back at `main`; transfers are not buffered (the units exist already)."""
         row = self.row
-        buckets = [Bucket(STOCK_KEY, Source.STOCK, self.today, self.on_hand - row.safety_stock)]
+        known = set(self.places.codes)
+        levels = self.levels() if len(known) > 1 else {MAIN: self.on_hand}
+        buckets = [Bucket(stock_key(loc), Source.STOCK, self.today, n - (row.safety_stock if loc == MAIN else 0), location=loc)
+                   for loc, n in levels.items() if loc == MAIN or (loc in known and n)]
+        self.incoming_at = {}
         stmt = (
             select(po_lines.c.id, po_lines.c.line, po_lines.c.qty, po_lines.c.received, po_lines.c.expected_date,
-                   purchase_orders.c.ref, purchase_orders.c.id.label("po_id"))
+                   purchase_orders.c.ref, purchase_orders.c.id.label("po_id"), purchase_orders.c.location)
             .join(purchase_orders, purchase_orders.c.id == po_lines.c.po_id)
             .where(po_lines.c.sku_id == self.id, po_lines.c.closed.is_(False), purchase_orders.c.status == "open")
         )
@@ -170,11 +224,32 @@ class BookRows:
             incoming += remaining
             if remaining:
                 buckets.append(Bucket(f"po:{r.id}", Source.PO, r.expected_date, po_capacity(remaining, buffer),
-                                      r.ref, r.line, r.po_id))
+                                      r.ref, r.line, r.po_id, r.location))
+                self.incoming_at[r.location] = self.incoming_at.get(r.location, 0) + remaining
+        if len(known) > 1:
+            incoming += self._transfers_in(buckets)
         if row.backorder_limit:
             lead = timedelta(days=row.backorder_lead_days or 0)
             buckets.append(Bucket(MADE_TO_ORDER_KEY, Source.MADE_TO_ORDER, self.today + lead, row.backorder_limit))
-        return Supply(self.rule, tuple(buckets), self.supply.channels), incoming
+        return self._with(tuple(buckets)), incoming
+
+    def _transfers_in(self, buckets: list[Bucket]) -> int:
+        """Open transfer lines of this SKU: incoming at their destination on their date."""
+        tl, tr = transfer_lines.c, transfers.c
+        incoming = 0
+        for r in self.conn.execute(
+            select(tl.id, tl.line, tl.qty, tl.received, tr.ref, tr.id.label("transfer_id"), tr.to_location,
+                   tr.expected_date)
+            .join(transfers, tr.id == tl.transfer_id)
+            .where(tl.sku_id == self.id, tl.closed.is_(False), tr.status == "open")
+        ):
+            remaining = max(0, r.qty - r.received)
+            if remaining:
+                incoming += remaining
+                buckets.append(Bucket(f"tr:{r.id}", Source.TRANSFER, r.expected_date, remaining, r.ref, r.line,
+                                      r.transfer_id, r.to_location))
+                self.incoming_at[r.to_location] = self.incoming_at.get(r.to_location, 0) + remaining
+        return incoming
 
     def load_queue(self) -> list[Entry]:
         """Active (unexpired) holds and the open units of order lines."""

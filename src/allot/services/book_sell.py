@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from allot.domain import planner
 from allot.domain.errors import SaleRefused
-from allot.domain.model import Demand, Placement, Take
+from allot.domain.model import MAIN, Demand, Placement, Take
 from allot.domain.planner import Plan
 from allot.services.book_replan import Replanning
 from allot.services.book_rows import Entry
@@ -60,7 +60,9 @@ class Selling(Replanning):
         """Accept the sale only if its channel may sell it and no other line loses a unit."""
         line = Demand(key, qty, channel, priority, place[0], place[1])
         quota = self.quota_left(channel)
-        if priority == 0:  # the lowest priority: a new line sorts after every line already queued
+        # The lowest priority sorts after every line already queued: the fast path, unless a line was
+        # kept at one location on the condition that no later line would want it split (planner._choose).
+        if priority == 0 and not self.summary.get("kept_whole"):
             current = Plan({}, dict(self.summary["free"]), self.summary["uncovered"])
             sale = planner.sell(self.supply, [], current, line, self.today, at_tail=True, quota_left=quota)
             entries: list[Entry] = []
@@ -73,7 +75,7 @@ class Selling(Replanning):
             raise SaleRefused(f"{channel} cannot get {qty} of {self.sku}", max(0, sale.available), sku=self.sku)
         if entries:
             self._persist(entries, sale.plan, {"op": "sale", "priority": priority})
-        self._absorb(sale.plan, channel, qty, is_hold=key.startswith("h:"))
+        self._absorb(sale.plan, channel, qty, is_hold=key.startswith("h:"), takes=sale.placement.takes)
         return sale.placement
 
     def take(self, key: str, qty: int, channel: str, place: tuple[datetime, int]) -> Placement:
@@ -84,11 +86,12 @@ class Selling(Replanning):
         after = planner.append(self.supply, current, line, self.today)  # nobody else moves
         if after.uncovered > 0 and current.uncovered == 0:
             self.events.append(Event("sku.oversold", self.sku, {"uncovered": after.uncovered}))
-        self._absorb(after, channel, qty, is_hold=False)
+        self._absorb(after, channel, qty, is_hold=False, takes=after.placements[key].takes)
         return after.placements[key]
 
-    def _absorb(self, after: Plan, channel: str, qty: int, *, is_hold: bool) -> None:
+    def _absorb(self, after: Plan, channel: str, qty: int, *, is_hold: bool, takes: tuple[Take, ...] = ()) -> None:
         s = self.summary
+        self._hold_at(takes, +1, is_hold)
         s["free"] = after.free
         s["uncovered"] = after.uncovered
         s["reserved" if is_hold else "committed"] += qty
@@ -104,8 +107,21 @@ class Selling(Replanning):
         """State and promise of a line that keeps exactly these units (a partly confirmed hold)."""
         return planner.placement(self.supply, self.supply.channel(channel), takes, 0, self.today)
 
-    def swap_hold_for_line(self, qty: int) -> None:
+    def _hold_at(self, takes: tuple[Take, ...], sign: int, is_hold: bool) -> None:
+        """Keep the summary's units per location (book_replan._held_at) in step with a fast-path change."""
+        if not takes or "at" not in self.summary:  # planned before locations: the next re-plan counts them
+            return
+        at = {loc: list(units) for loc, units in self.summary.get("at", {}).items()}
+        for t in takes:
+            bucket = self.supply.by_key.get(t.bucket)
+            units = at.setdefault(bucket.location if bucket else MAIN, [0, 0])
+            units[is_hold] += sign * t.qty
+        self.summary["at"] = at
+
+    def swap_hold_for_line(self, qty: int, takes: tuple[Take, ...] = ()) -> None:
         """A hold confirmed in full keeps its units and place: reserved becomes committed."""
+        self._hold_at(takes, -1, True)
+        self._hold_at(takes, +1, False)
         self.summary["reserved"] -= qty
         self.summary["committed"] += qty
         self.dirty = True
