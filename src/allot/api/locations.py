@@ -81,7 +81,7 @@ def put_location(location: PathName, body: LocationIn, ctx: Ops) -> Response:
                 book.replan({"op": "location.updated", "location": location})
                 book.save()
         return answer
-    return write(ctx, body, op)
+    return write(ctx, body, op, lambda result: 201 if result.pop("created", False) else 200)
 
 
 @router.get("/locations", response_model=list[LocationOut], tags=["locations"])

@@ -20,7 +20,7 @@ def put(conn: Connection, code: str, name: str | None, handling_days: int | None
     created = insert_new(conn, locations, {"code": code, "handling_days": 0, "created_at": now, **values}, ["code"])
     if not created:
         conn.execute(update(locations).where(locations.c.code == code).values(**values))
-    return get(conn, code)
+    return {**get(conn, code), "created": created}
 
 
 def get(conn: Connection, code: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def create(conn: Connection, ref: str, source: str, to: str, expected_date: date
         if wanted[ln["sku"]] > there:
             raise InsufficientStock(f"lines.{i}.qty: {ln['sku']} has {there} on hand at {source!r}",
                                     field=f"lines.{i}.qty", on_hand=there, location=source)
-    transfer_id = conn.execute(insert(transfers).values(
+    transfer_id = conn.execute(insert(transfers).values(  # type: ignore[index]
         ref=ref, from_location=source, to_location=to, expected_date=expected_date, status="open", created_at=now,
     )).inserted_primary_key[0]
     conn.execute(insert(transfer_lines), [
