@@ -121,8 +121,10 @@ class Book(Selling):
         rows = conn.execute(stmt).all()
         if not rows:
             return {}
-        rules, places = load_channels(conn), load_places(conn)
-        books = {r.sku: cls(conn, r, rules, now, places) for r in rows}
+        rules = load_channels(conn)
+        # The locations come from the plan summary, like the buckets they go with: a sale needs no
+        # query for them, and a re-plan reads them afresh (Replanning._replan).
+        books = {r.sku: cls(conn, r, rules, now) for r in rows}
         availability_out.watch(conn, books)  # before any tidy-up: it may move the numbers too
         return books
 

@@ -13,7 +13,7 @@ from allot.domain import planner
 from allot.domain.model import Placement, State
 from allot.domain.planner import Plan
 from allot.services import consent
-from allot.services.book_rows import Entry, bucket_to_json, takes_to_json
+from allot.services.book_rows import Entry, bucket_to_json, load_places, takes_to_json
 from allot.services.book_save import Saving
 from allot.services.common import Event, as_utc, iso, no_cycle_collection
 from allot.store import deferred
@@ -41,6 +41,7 @@ class Replanning(Saving):
     def _replan(self, cause: dict[str, Any]) -> Plan:
         self._expire_holds()
         self.events += consent.apply_due(self.conn, self.id, self.sku, self.now)
+        self.places = load_places(self.conn)
         supply, incoming = self.supply_from_rows()
         self.supply = supply
         entries = self.load_queue()
