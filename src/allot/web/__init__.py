@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from allot.settings import Settings
-from allot.web import channels, files, holds, purchasing, routes
+from allot.web import channels, files, holds, locations, purchasing, routes
 from allot.web.guard import SignInRequired, WebError
 from allot.web.session import Sessions
 from allot.web.views import HERE, on_sign_in_required, on_web_error
@@ -21,4 +21,5 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(holds.router)
     app.include_router(channels.router)
     app.include_router(files.router)
+    app.include_router(locations.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
