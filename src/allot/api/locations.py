@@ -71,7 +71,8 @@ class TransferOut(BaseModel):
     lines: list[TransferLineOut]
 
 
-@router.put("/locations/{location}", response_model=LocationOut, tags=["locations"])
+@router.put("/locations/{location}", response_model=LocationOut, tags=["locations"],
+            responses={201: {"model": LocationOut, "description": "created"}})
 def put_location(location: PathName, body: LocationIn, ctx: Ops) -> Response:
     def op(conn: Any) -> dict[str, Any]:
         before = {loc["location"]: loc for loc in locations.list_all(conn)}.get(location)
