@@ -138,3 +138,43 @@ def test_reconcile_reports_a_mismatch_planted_in_one_location(db: Database, now:
                          env={**os.environ, "ALLOT_DATABASE_URL": url}, cwd=tmp_path, timeout=120, check=False)
     assert run.returncode == 1
     assert "on hand at 3pl is 9, its ledger says 6" in run.stdout
+
+
+def test_a_default_priority_sale_at_several_locations_stays_on_the_fast_path(
+        db: Database, now: datetime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No queue is read for a tail sale (the fast path), and what it stored is what a full re-plan
+    gives (reconcile is clean); a line kept whole by `split: avoid` sends later sales to the full path."""
+    shop(db, now)
+    with db.write() as conn:
+        stock.adjust(conn, SKU, 4, "3pl stock", now, "3pl")
+        catalog.put_channel(conn, "whole", {"allow_backorder": False, "allow_preorder": False, "padding_days": 0,
+                                            "split": "avoid"}, now)
+    from allot.services.book import Book
+    read_queue = Book.load_queue
+
+    def no_queue(self: Book) -> Any:
+        raise AssertionError("a tail sale read the queue")
+
+    monkeypatch.setattr(Book, "load_queue", no_queue)
+    with db.write() as conn:
+        selling.place_order(conn, "W-1", "web", 0, None, [{"sku": SKU, "qty": 29}], now)  # main's 29 of 30
+        selling.place_hold(conn, SKU, 2, "market", 600, now)  # 2 of the 3pl's 4
+        # first come would take main's last unit and one at the 3pl: kept whole, both at the 3pl
+        selling.place_order(conn, "K-1", "whole", 0, None, [{"sku": SKU, "qty": 2}], now)
+    monkeypatch.setattr(Book, "load_queue", read_queue)
+    with db.read() as conn:
+        line = orders.get(conn, "K-1")["lines"][0]
+        assert [(a["location"], a["qty"]) for a in line["allocation"]] == [("3pl", 2)]
+        assert reconcile(conn, now) == []
+    calls: list[int] = []
+
+    def counted(self: Book) -> Any:
+        calls.append(1)
+        return read_queue(self)
+
+    monkeypatch.setattr(Book, "load_queue", counted)
+    with db.write() as conn:
+        selling.place_hold(conn, SKU, 1, "web", 600, now)
+    assert calls, "a line kept whole makes the next sale re-plan"
+    with db.read() as conn:
+        assert reconcile(conn, now) == []

@@ -37,7 +37,7 @@ class Plan:
     placements: dict[str, Placement]
     free: dict[str, int]
     uncovered: int
-    kept_whole: int = 0  # lines kept at one location that a later line could have wanted split
+    kept_whole: int = 0  # lines kept at one location: a line that joins later could change that
 
     @property
     def oversold(self) -> bool:
@@ -100,7 +100,7 @@ def _first_come(supply: Supply, ordered: list[Demand], today: date) -> Plan:
         if len(supply.locations) > 1 and supply.channel(channel).split is Split.AVOID:
             whole = _choose(supply, free, line, takes, today, ordered[i + 1:], usable)
             if whole is not None:
-                takes, kept_whole = whole, kept_whole + (i + 1 < len(ordered))
+                takes, kept_whole = whole, kept_whole + 1
         short = line.qty - sum(t.qty for t in takes)
         key = (channel, short, takes)
         placed = known.get(key)
@@ -189,9 +189,9 @@ def _merged(supply: Supply, takes: list[Take]) -> tuple[Take, ...]:
 def append(supply: Supply, current: Plan, line: Demand, today: date) -> Plan:
     """The plan after `line` joins the tail of the queue: nobody else moves."""
     free = dict(current.free)
-    placed = _place(supply, free, line, today)
+    placed, whole = _place(supply, free, line, today)
     return Plan({**current.placements, line.key: placed}, free, current.uncovered + line.qty - placed.covered,
-                current.kept_whole)
+                current.kept_whole + whole)
 
 
 def sell(
@@ -282,14 +282,16 @@ def _usable(supply: Supply, rule: ChannelRule, today: date) -> list[Bucket]:
     return [b for b in supply.ordered_for(rule) if supply.sku.may_use(rule, b.source, today)]
 
 
-def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> Placement:
-    """The placement of a line at the tail of the queue (no later line to look out for)."""
+def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> tuple[Placement, bool]:
+    """The placement of a line at the tail of the queue (no later line to look out for), and whether
+    it was kept at one location: a line that joins later could change that decision."""
     rule = supply.channel(line.channel)
     usable = {line.channel: _usable(supply, rule, today)}
     takes = tuple(_take(supply, free, line, line.qty, today, usable=usable[line.channel]))
+    whole = None
     if len(supply.locations) > 1 and rule.split is Split.AVOID:
-        takes = _choose(supply, free, line, takes, today, [], usable) or takes
-    return placement(supply, rule, takes, line.qty - sum(t.qty for t in takes), today)
+        whole = _choose(supply, free, line, takes, today, [], usable)
+    return placement(supply, rule, whole or takes, line.qty - sum(t.qty for t in whole or takes), today), bool(whole)
 
 
 def _take(supply: Supply, free: dict[str, int], line: Demand, need: int, today: date,

@@ -62,7 +62,8 @@ class Selling(Replanning):
         quota = self.quota_left(channel)
         # The lowest priority sorts after every line already queued: the fast path, unless a line was
         # kept at one location on the condition that no later line would want it split (planner._choose).
-        if priority == 0 and not self.summary.get("kept_whole"):
+        fast = priority == 0 and not self.summary.get("kept_whole")
+        if fast:
             current = Plan({}, dict(self.summary["free"]), self.summary["uncovered"])
             sale = planner.sell(self.supply, [], current, line, self.today, at_tail=True, quota_left=quota)
             entries: list[Entry] = []
@@ -75,7 +76,8 @@ class Selling(Replanning):
             raise SaleRefused(f"{channel} cannot get {qty} of {self.sku}", max(0, sale.available), sku=self.sku)
         if entries:
             self._persist(entries, sale.plan, {"op": "sale", "priority": priority})
-        self._absorb(sale.plan, channel, qty, is_hold=key.startswith("h:"), takes=sale.placement.takes)
+        self._absorb(sale.plan, channel, qty, is_hold=key.startswith("h:"), takes=sale.placement.takes,
+                     fast=fast)
         return sale.placement
 
     def take(self, key: str, qty: int, channel: str, place: tuple[datetime, int]) -> Placement:
@@ -89,9 +91,13 @@ class Selling(Replanning):
         self._absorb(after, channel, qty, is_hold=False, takes=after.placements[key].takes)
         return after.placements[key]
 
-    def _absorb(self, after: Plan, channel: str, qty: int, *, is_hold: bool, takes: tuple[Take, ...] = ()) -> None:
+    def _absorb(self, after: Plan, channel: str, qty: int, *, is_hold: bool, takes: tuple[Take, ...] = (),
+                fast: bool = True) -> None:
         s = self.summary
         self._hold_at(takes, +1, is_hold)
+        # Lines kept at one location: while any stands, a sale here takes the full path (planner._choose).
+        # The fast path's plan counts only the new line; a full plan counts them all.
+        s["kept_whole"] = s.get("kept_whole", 0) + after.kept_whole if fast else after.kept_whole
         s["free"] = after.free
         s["uncovered"] = after.uncovered
         s["reserved" if is_hold else "committed"] += qty
