@@ -1,7 +1,8 @@
 """locations: stock, POs, transfers and allocations per location
 
 Everything that exists moves to the location `main`: its ledger rows and POs by the column
-default, its on hand as one stock level per SKU.
+default. Its on hand needs no row: stock_levels holds only the other locations, and `main` has the
+rest of skus.on_hand (services/book_rows.py `levels`).
 
 Revision ID: 0010
 Revises: 0009
@@ -69,7 +70,6 @@ def upgrade() -> None:
     with op.batch_alter_table('purchase_orders', schema=None) as batch_op:
         batch_op.add_column(sa.Column('location', sa.String(length=100), server_default='main', nullable=False))
     op.bulk_insert(locations, [{'code': 'main', 'name': 'Main', 'handling_days': 0, 'created_at': datetime.now(UTC)}])
-    op.execute("INSERT INTO stock_levels (sku_id, location, on_hand) SELECT id, 'main', on_hand FROM skus")
 
 
 def downgrade() -> None:
