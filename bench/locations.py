@@ -128,9 +128,10 @@ def main() -> int:
     parser.add_argument("--pg", default=None, help="a PostgreSQL database this bench may wipe")
     parser.add_argument("--only", default=None, help="holds or slip")
     parser.add_argument("--cpu", action="store_true", help="holds: CPU ms per hold instead of holds/s")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
     here = str(HERE.parent / "src")
-    dbs = ["sqlite"] + (["postgres"] if args.pg else [])
+    dbs = ([] if args.no_sqlite else ["sqlite"]) + (["postgres"] if args.pg else [])
     cases = [(what, db, tree, several) for what in ("holds", "slip") if args.only in (None, what) for db in dbs
              for tree, several in (("base", False), ("new", False), ("new", True))]
     figures: dict[tuple[str, str, str, bool], list[float]] = {c: [] for c in cases}
