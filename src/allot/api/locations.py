@@ -35,7 +35,8 @@ class TransferLineIn(s.Body):
 
 
 class TransferIn(s.Body):
-    model_config = s.Body.model_config | {"populate_by_name": True}
+    # `from` is a Python keyword: the field is `source`, read and written (audit, idempotency) as `from`.
+    model_config = s.Body.model_config | {"populate_by_name": True, "serialize_by_alias": True}
 
     ref: s.Name
     source: s.Name = Field(alias="from")
@@ -60,7 +61,7 @@ class TransferLineOut(BaseModel):
 
 
 class TransferOut(BaseModel):
-    model_config = {"populate_by_name": True}
+    model_config = {"populate_by_name": True, "serialize_by_alias": True}
 
     ref: str
     source: str = Field(alias="from")
@@ -99,8 +100,7 @@ def get_location(location: PathName, ctx: Reader) -> Any:
 
 @router.delete("/locations/{location}", status_code=204, tags=["locations"])
 def delete_location(location: PathName, ctx: Ops) -> Response:
-    write(ctx, None, lambda conn: locations.remove(conn, location))
-    return Response(status_code=204)
+    return write(ctx, None, lambda conn: locations.remove(conn, location), 204)
 
 
 @router.post("/transfers", response_model=TransferOut, status_code=201, tags=["locations"])
