@@ -90,6 +90,20 @@ class World:
             "X-WC-Webhook-Topic": "product.updated", "X-WC-Webhook-Delivery-ID": unique("d"),
             "X-WC-Webhook-Signature": signature("s", body)})
 
+    def location(self) -> str:
+        name = unique("loc")
+        ok(self.admin.put(f"/v1/locations/{name}", json={}), 201)
+        return name
+
+    def transfer_body(self) -> dict[str, Any]:
+        return {"ref": unique("T"), "from": "main", "to": self.location(), "expected_date": later(3),
+                "lines": [{"sku": self.sku(), "qty": 2}]}
+
+    def transfer(self) -> str:
+        body = self.transfer_body()
+        ok(self.admin.post("/v1/transfers", json=body), 201)
+        return str(body["ref"])
+
     def key(self) -> int:
         key_id: int = new_key(self.admin, "viewer")["id"]
         return key_id
@@ -226,6 +240,15 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     ("GET", "/v1/reports/kpis"): (lambda w: Call("GET", "/v1/reports/kpis"), READERS, 200),
     ("GET", "/v1/skus/{sku}/forecast"): (lambda w: Call("GET", f"/v1/skus/{w.sku()}/forecast"), READERS, 200),
     ("GET", "/v1/reports/reorder"): (lambda w: Call("GET", "/v1/reports/reorder"), READERS, 200),
+    ("PUT", "/v1/locations/{location}"): (lambda w: Call("PUT", f"/v1/locations/{unique('loc')}", {}), OPS, 201),
+    ("GET", "/v1/locations"): (lambda w: Call("GET", "/v1/locations"), READERS, 200),
+    ("GET", "/v1/locations/{location}"): (lambda w: Call("GET", "/v1/locations/main"), READERS, 200),
+    ("DELETE", "/v1/locations/{location}"): (lambda w: Call("DELETE", f"/v1/locations/{w.location()}"), OPS, 204),
+    ("POST", "/v1/transfers"): (lambda w: Call("POST", "/v1/transfers", w.transfer_body()), OPS, 201),
+    ("GET", "/v1/transfers"): (lambda w: Call("GET", "/v1/transfers"), READERS, 200),
+    ("GET", "/v1/transfers/{ref}"): (lambda w: Call("GET", f"/v1/transfers/{w.transfer()}"), READERS, 200),
+    ("POST", "/v1/transfers/{ref}/receipts"): (
+        lambda w: Call("POST", f"/v1/transfers/{w.transfer()}/receipts", {}), OPS, 201),
 }
 
 

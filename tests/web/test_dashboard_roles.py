@@ -17,7 +17,7 @@ from sqlalchemy import insert
 from starlette.routing import BaseRoute
 
 from allot.api.app import create_app
-from allot.services import keys, purchasing, selling, stock, webhooks
+from allot.services import keys, locations, purchasing, selling, stock, transfers, webhooks
 from allot.services.links import links
 from allot.settings import Settings
 from allot.store.db import Database
@@ -101,6 +101,20 @@ class World:
         with self.db.write() as conn:
             return int(keys.create(conn, unique("spare"), "viewer", None, self.now)["id"])
 
+    def transfer(self) -> str:
+        ref, name = unique("DT"), self.sku()
+        with self.db.write() as conn:
+            locations.put(conn, "dr-3pl", None, 0, self.now)
+            transfers.create(conn, ref, "main", "dr-3pl", self.now.date() + timedelta(days=3),
+                             [{"sku": name, "qty": 2}], self.now)
+        return ref
+
+    def transfer_form(self) -> dict[str, str]:
+        with self.db.write() as conn:
+            locations.put(conn, "dr-3pl", None, 0, self.now)
+        return {"ref": unique("NT"), "from": "main", "to": "dr-3pl", "sku_1": self.sku(), "qty_1": "2",
+                "expected_date": (self.now.date() + timedelta(days=3)).isoformat()}
+
     def own_key(self) -> str:
         return self.secrets.get(self.role, "not-a-key")
 
@@ -156,6 +170,11 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     ("GET", "/channels"): (lambda w: ("/channels", None), READERS, 200),
     ("GET", "/channels/{name}"): (lambda w: ("/channels/web", None), READERS, 200),
     ("GET", "/import"): (lambda w: ("/import", None), EDITORS, 200),
+    ("GET", "/transfers"): (lambda w: ("/transfers", None), READERS, 200),
+    ("POST", "/transfers/preview"): (lambda w: ("/transfers/preview", w.transfer_form()), EDITORS, 200),
+    ("POST", "/transfers"): (lambda w: ("/transfers", w.transfer_form()), EDITORS, 303),
+    ("GET", "/transfers/{ref}"): (lambda w: (f"/transfers/{w.transfer()}", None), READERS, 200),
+    ("POST", "/transfers/{ref}/receipts"): (lambda w: (f"/transfers/{w.transfer()}/receipts", {}), EDITORS, 303),
     # No file uploaded, no upload to confirm: an editor gets past the role check to the form's refusal.
     ("POST", "/import/preview"): (lambda w: ("/import/preview", {"kind": "skus"}), EDITORS, 422),
     ("POST", "/import/confirm"): (lambda w: ("/import/confirm", {"kind": "skus", "token": "0" * 32}), EDITORS, 409),

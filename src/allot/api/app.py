@@ -21,6 +21,7 @@ from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
 from allot.api.insight import router as insight_router
 from allot.api.lists import router as lists_router
+from allot.api.locations import router as locations_router
 from allot.api.middleware import Guard
 from allot.api.nul import RefuseNul
 from allot.api.previews import router as previews_router
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(files_router)
     app.include_router(customers_router)
     app.include_router(insight_router)
+    app.include_router(locations_router)
     dashboard.install(app, settings)
     docs.install(app)
     openapi.install(app)

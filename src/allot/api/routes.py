@@ -170,18 +170,21 @@ def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> Re
 
 @router.post("/stock/adjustments", response_model=s.StockOut, status_code=201, tags=["stock"])
 def adjust_stock(body: s.AdjustmentIn, ctx: Ops) -> Response:
-    return write(ctx, body, lambda conn: stock.adjust(conn, body.sku, body.delta, body.reason, ctx.now), 201)
+    return write(ctx, body, lambda conn: stock.adjust(conn, body.sku, body.delta, body.reason, ctx.now,
+                                                                  body.location), 201)
 
 
 @router.post("/stock/counts", response_model=s.StockOut, status_code=201, tags=["stock"])
 def count_stock(body: s.CountIn, ctx: Ops) -> Response:
-    return write(ctx, body, lambda conn: stock.count(conn, body.sku, body.on_hand, body.reason, ctx.now), 201)
+    return write(ctx, body, lambda conn: stock.count(conn, body.sku, body.on_hand, body.reason, ctx.now,
+                                                                 body.location), 201)
 
 
 @router.post("/purchase-orders", response_model=s.PoOut, status_code=201, tags=["purchasing"])
 def create_po(body: s.PoIn, ctx: Ops) -> Response:
     lines = [ln.model_dump() for ln in body.lines]
-    return write(ctx, body, lambda conn: purchasing.create(conn, body.ref, body.supplier, lines, ctx.now), 201)
+    return write(ctx, body, lambda conn: purchasing.create(conn, body.ref, body.supplier, lines, ctx.now,
+                                                                        body.location), 201)
 
 
 @router.get("/purchase-orders/{ref}", response_model=s.PoOut, tags=["purchasing"])

@@ -5,7 +5,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]*$"
 EVENT_TYPE_PATTERN = r"^[a-z_]+(\.[a-z_]+)*(\.\*)?$"  # a type (`order_line.promise_changed`) or a family (`order_line.*`)
@@ -73,6 +81,11 @@ class ChannelIn(Body):
     allow_backorder: bool
     allow_preorder: bool
     padding_days: Days = 0
+    locations: list[Name] | None = Field(  # locations (migration 0010)
+        default=None, min_length=1, max_length=100,
+        description="where it may ship from, preferred first; null: every location, main first")
+    split: Literal["allow", "avoid"] = Field(  # locations (migration 0010)
+        default="allow", description="avoid: a line takes all its units from one location whenever one can cover it")
     consent_after_days: Days | None = Field(
         default=None, description="ask the customer once a promise slips more than this many days past the "
                                   "first promise (or the line is backordered); null: never ask")
@@ -101,12 +114,14 @@ class AdjustmentIn(Body):
     sku: Name
     delta: Annotated[int, Field(ge=-1_000_000, le=1_000_000)]
     reason: Reason
+    location: Name = "main"  # locations (migration 0010)
 
 
 class CountIn(Body):
     sku: Name
     on_hand: Annotated[int, Field(ge=0, le=10_000_000)]
     reason: Reason = "count"
+    location: Name = "main"  # locations (migration 0010)
 
 
 class StockOut(BaseModel):
@@ -125,6 +140,7 @@ class PoLineIn(Body):
 class PoIn(Body):
     ref: Name
     supplier: Note | None = None
+    location: Name = "main"  # locations (migration 0010): where it delivers
     lines: list[PoLineIn] = Field(min_length=1, max_length=1000)
 
 
@@ -165,6 +181,7 @@ class PoOut(BaseModel):
     status: str
     created_at: datetime
     lines: list[PoLineOut]
+    location: str = "main"  # locations (migration 0010)
 
 
 class HoldIn(Body):
@@ -211,11 +228,22 @@ class OrderIn(Body):
 
 
 class AllocationOut(BaseModel):
-    source: Literal["stock", "po", "made_to_order"]
+    source: Literal["stock", "po", "made_to_order", "transfer"]
     qty: int
     date: date | None
     po_ref: str | None = None
     po_line: int | None = None
+    location: str | None = None  # locations (migration 0010): where these units are or arrive
+    transfer_ref: str | None = None  # locations (migration 0010): for source "transfer"
+
+    @model_serializer(mode="wrap")
+    def _without_locations(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # With only `main` an allocation entry is what it was before locations.
+        data: dict[str, object] = handler(self)
+        for key in ("location", "transfer_ref"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class OrderLineOut(BaseModel):
@@ -269,6 +297,7 @@ class ConsentIn(Body):
 class ShipLine(Body):
     line: LineNo
     qty: Qty
+    location: Name | None = None  # locations (migration 0010); default: where the line's ready units are
 
 
 class ShipmentIn(Body):
@@ -278,6 +307,16 @@ class ShipmentIn(Body):
 class Point(BaseModel):
     date: date
     available: int
+
+
+class LocationNumbers(BaseModel):
+    location: str
+    on_hand: int
+    incoming: int
+    committed: int = Field(description="units of open order lines allocated at this location")
+    reserved: int = Field(description="units of active holds allocated at this location")
+    available: int = Field(description="free units at this location the channel may use (uncovered units "
+                                       "are not counted against any one location)")
 
 
 class AvailabilityOut(BaseModel):
@@ -292,6 +331,7 @@ class AvailabilityOut(BaseModel):
     timeline: list[Point]
     oversold: bool
     quota_left: int | None
+    locations: list[LocationNumbers] = []  # locations (migration 0010)
 
 
 class EventOut(BaseModel):

@@ -20,6 +20,7 @@ ORDER_LINE_BALANCE_DUE = "order_line.balance_due"
 HOLD_EXPIRED = "hold.expired"
 SKU_OVERSOLD = "sku.oversold"
 PURCHASE_ORDER_UPDATED = "purchase_order.updated"
+TRANSFER_UPDATED = "transfer.updated"
 AVAILABILITY_CHANGED = "availability.changed"
 
 VERSIONS: dict[str, int] = {
@@ -39,6 +40,7 @@ VERSIONS: dict[str, int] = {
     HOLD_EXPIRED: 1,
     SKU_OVERSOLD: 1,
     PURCHASE_ORDER_UPDATED: 1,
+    TRANSFER_UPDATED: 1,
     AVAILABILITY_CHANGED: 1,
 }
 

@@ -21,6 +21,15 @@ class Source(StrEnum):
     STOCK = "stock"
     PO = "po"
     MADE_TO_ORDER = "made_to_order"
+    TRANSFER = "transfer"  # units on their way from another location: incoming, like a PO
+
+
+class Split(StrEnum):
+    """Whether a channel's line may take units from several locations (`avoid`: only when no one
+    location can cover it and keeping it whole would cost no other line a unit)."""
+
+    ALLOW = "allow"
+    AVOID = "avoid"
 
 
 class State(StrEnum):
@@ -41,6 +50,12 @@ class Allocation(StrEnum):
 
 STOCK_KEY = "stock"
 MADE_TO_ORDER_KEY = "mto"
+MAIN = "main"  # the location that exists from the start and holds everything from before locations
+
+
+def stock_key(location: str) -> str:
+    """The on-hand bucket of a location; `main`'s keeps the key it had before locations."""
+    return STOCK_KEY if location == MAIN else f"{STOCK_KEY}@{location}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +69,18 @@ class Bucket:
     po_ref: str | None = None
     po_line: int | None = None
     po_seq: int = 0  # creation order of the PO, the tie-breaker between POs due the same day
+    location: str = MAIN
 
 
-def bucket_order(bucket: Bucket) -> tuple[int, date, int, int]:
-    """The one order in which buckets are used: on hand, then POs by date, then made to order."""
-    rank = {Source.STOCK: 0, Source.PO: 1, Source.MADE_TO_ORDER: 2}[bucket.source]
-    return (rank, bucket.date, bucket.po_seq, bucket.po_line or 0)
+_CLASS = {Source.STOCK: 0, Source.PO: 1, Source.TRANSFER: 1, Source.MADE_TO_ORDER: 2}
+
+
+def bucket_order(bucket: Bucket, location_rank: int = 0) -> tuple[int, date, int, int, int, int]:
+    """The one order in which a channel uses buckets: on hand, then incoming (POs and transfers) by
+    date, then made to order; within a class, the date, then the channel's preference for the
+    bucket's location (`location_rank`), then PO order (creation, line; a PO before a transfer)."""
+    return (_CLASS[bucket.source], bucket.date, location_rank, int(bucket.source is Source.TRANSFER),
+            bucket.po_seq, bucket.po_line or 0)
 
 
 def po_capacity(remaining: int, incoming_buffer: Decimal) -> int:
@@ -73,6 +94,8 @@ class ChannelRule:
     allow_backorder: bool = False
     allow_preorder: bool = False
     padding_days: int = 0
+    locations: tuple[str, ...] = ()  # where it may ship from, preferred first; () = every location
+    split: Split = Split.ALLOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +163,36 @@ class Supply:
     sku: SkuRule
     buckets: tuple[Bucket, ...]
     channels: dict[str, ChannelRule] = field(default_factory=dict)
+    locations: tuple[str, ...] = (MAIN,)  # every location, `main` first
+    handling: dict[str, int] = field(default_factory=dict)  # a location's handling days (default 0)
     by_key: dict[str, Bucket] = field(init=False, repr=False, compare=False)
+    _ordered: dict[tuple[str, ...], tuple[Bucket, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "buckets", tuple(sorted(self.buckets, key=bucket_order)))
+        rank = {loc: i for i, loc in enumerate(self.locations)}
+        object.__setattr__(self, "buckets", tuple(sorted(
+            self.buckets, key=lambda b: bucket_order(b, rank.get(b.location, len(rank))))))
         object.__setattr__(self, "by_key", {b.key: b for b in self.buckets})
+        object.__setattr__(self, "_ordered", {})
 
     def channel(self, name: str) -> ChannelRule:
         # An unknown channel may sell on-hand stock only: the conservative default.
         return self.channels.get(name) or ChannelRule(name)
+
+    def ships_from(self, rule: ChannelRule) -> tuple[str, ...]:
+        """The channel's locations, preferred first (every location when it names none)."""
+        return tuple(loc for loc in rule.locations if loc in self.locations) if rule.locations else self.locations
+
+    def ordered_for(self, rule: ChannelRule) -> tuple[Bucket, ...]:
+        """The buckets at the channel's locations, in the order the channel uses them."""
+        places = self.ships_from(rule)
+        found = self._ordered.get(places)
+        if found is None:
+            if places == self.locations:
+                found = self.buckets  # already in this order
+            else:
+                rank = {loc: i for i, loc in enumerate(places)}
+                found = tuple(sorted((b for b in self.buckets if b.location in rank),
+                                     key=lambda b: bucket_order(b, rank[b.location])))
+            self._ordered[places] = found
+        return found

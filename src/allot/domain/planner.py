@@ -3,6 +3,11 @@
 A pure function of (supply, queue, today); the SKU's allocation policy picks first come, first
 served (the default) or a fair share of a shortage. `append` is the fast path for a sale that joins
 the tail of the queue; property tests prove it equals a full `plan`.
+
+Locations: buckets belong to locations; a channel uses the buckets of its locations in the one
+order `model.bucket_order` gives (class, date, the channel's preference for the location, PO
+order). A channel that avoids splits keeps a line at one location when one can cover it and
+doing so costs no later line a unit (`_choose`).
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from allot.domain.model import (
     Mode,
     Placement,
     Source,
+    Split,
     State,
     Supply,
     Take,
@@ -31,6 +37,7 @@ class Plan:
     placements: dict[str, Placement]
     free: dict[str, int]
     uncovered: int
+    kept_whole: int = 0  # lines kept at one location: a line that joins later could change that
 
     @property
     def oversold(self) -> bool:
@@ -84,11 +91,16 @@ def _first_come(supply: Supply, ordered: list[Demand], today: date) -> Plan:
     # A placement depends only on the channel, the takes and the shortfall. Lines that agree on all
     # three share one (immutable) placement, worked out once: a big re-plan has few distinct ones.
     known: dict[tuple[str, int, tuple[Take, ...]], Placement] = {}
-    for line in ordered:
+    kept_whole = 0
+    for i, line in enumerate(ordered):
         channel = line.channel
         if channel not in usable:
             usable[channel] = _usable(supply, supply.channel(channel), today)
         takes = tuple(_take(supply, free, line, line.qty, today, usable=usable[channel]))
+        if len(supply.locations) > 1 and supply.channel(channel).split is Split.AVOID:
+            whole = _choose(supply, free, line, takes, today, ordered[i + 1:], usable)
+            if whole is not None:
+                takes, kept_whole = whole, kept_whole + 1
         short = line.qty - sum(t.qty for t in takes)
         key = (channel, short, takes)
         placed = known.get(key)
@@ -96,7 +108,51 @@ def _first_come(supply: Supply, ordered: list[Demand], today: date) -> Plan:
             placed = known[key] = placement(supply, supply.channel(channel), takes, short, today)
         placements[line.key] = placed
         uncovered += short
-    return Plan(placements, free, uncovered)
+    return Plan(placements, free, uncovered, kept_whole)
+
+
+def _choose(supply: Supply, free: dict[str, int], line: Demand, split: tuple[Take, ...], today: date,
+            rest: list[Demand], usable: dict[str, list[Bucket]]) -> tuple[Take, ...] | None:
+    """`split: avoid`: the takes of one location instead of `split` (already taken from `free`),
+    or None to keep them. Candidates are the locations that can cover the whole line, earliest
+    promise first, then the channel's preference; one is used only if no later line, planned first
+    come first served, covers fewer units than after the split takes."""
+    locations = {supply.by_key[t.bucket].location for t in split}
+    if len(locations) <= 1:
+        return None
+    rule = supply.channel(line.channel)
+    before = dict(free)
+    for t in split:
+        before[t.bucket] += t.qty
+    candidates = []
+    for rank, loc in enumerate(supply.ships_from(rule)):
+        at = [b for b in usable[line.channel] if b.location == loc]
+        trial = dict(before)
+        takes = tuple(_take(supply, trial, line, line.qty, today, usable=at))
+        if sum(t.qty for t in takes) == line.qty:
+            promised = _promise(supply, rule, [supply.by_key[t.bucket] for t in takes], today)
+            candidates.append((promised, rank, takes, trial))
+    if not candidates:
+        return None
+    baseline = _coverage(supply, dict(free), rest, today, usable) if rest else []
+    for _, _, takes, trial in sorted(candidates, key=lambda c: (c[0], c[1])):
+        if not rest or all(a >= b for a, b in zip(_coverage(supply, dict(trial), rest, today, usable),
+                                                  baseline, strict=True)):
+            free.clear()
+            free.update(trial)
+            return takes
+    return None
+
+
+def _coverage(supply: Supply, free: dict[str, int], rest: list[Demand], today: date,
+              usable: dict[str, list[Bucket]]) -> list[int]:
+    """Units each line would cover, first come first served, splits allowed (`free` shrinks)."""
+    covered = []
+    for line in rest:
+        if line.channel not in usable:
+            usable[line.channel] = _usable(supply, supply.channel(line.channel), today)
+        covered.append(sum(t.qty for t in _take(supply, free, line, line.qty, today, usable=usable[line.channel])))
+    return covered
 
 
 def _shared(supply: Supply, ordered: list[Demand], today: date, shares: policies.Shares) -> Plan:
@@ -123,7 +179,7 @@ def _shared(supply: Supply, ordered: list[Demand], today: date, shares: policies
 
 
 def _merged(supply: Supply, takes: list[Take]) -> tuple[Take, ...]:
-    """One take per bucket, in bucket order."""
+    """One take per bucket, in bucket order (fair share keeps splits: `split: avoid` is first come's)."""
     units: dict[str, int] = {}
     for t in takes:
         units[t.bucket] = units.get(t.bucket, 0) + t.qty
@@ -133,8 +189,9 @@ def _merged(supply: Supply, takes: list[Take]) -> tuple[Take, ...]:
 def append(supply: Supply, current: Plan, line: Demand, today: date) -> Plan:
     """The plan after `line` joins the tail of the queue: nobody else moves."""
     free = dict(current.free)
-    placed = _place(supply, free, line, today)
-    return Plan({**current.placements, line.key: placed}, free, current.uncovered + line.qty - placed.covered)
+    placed, whole = _place(supply, free, line, today)
+    return Plan({**current.placements, line.key: placed}, free, current.uncovered + line.qty - placed.covered,
+                current.kept_whole + whole)
 
 
 def sell(
@@ -172,12 +229,20 @@ def view(supply: Supply, current: Plan, channel: str, today: date) -> ChannelVie
     free units of the buckets before the first one that has free units but promises later.
     """
     rule = supply.channel(channel)
-    dated = [(promise_date(supply, rule, [b.date], today), current.free.get(b.key, 0))
+    dated = [(_promise(supply, rule, [b], today), current.free.get(b.key, 0))
              for b in _usable(supply, rule, today)]
     timeline = tuple(Point(d, _sellable_by(dated, d) - current.uncovered) for d in sorted({d for d, _ in dated}))
     available = sum(free for _, free in dated if free > 0) - current.uncovered
     upcoming = next((p.date for p in timeline if p.available >= 1), None)
     return ChannelView(available, upcoming, timeline)
+
+
+def free_at(supply: Supply, current: Plan, channel: str, today: date) -> dict[str, int]:
+    """Free units per location in the buckets the channel may use."""
+    units: dict[str, int] = {}
+    for b in _usable(supply, supply.channel(channel), today):
+        units[b.location] = units.get(b.location, 0) + max(0, current.free.get(b.key, 0))
+    return units
 
 
 def _sellable_by(dated: list[tuple[date, int]], by: date) -> int:
@@ -191,27 +256,42 @@ def _sellable_by(dated: list[tuple[date, int]], by: date) -> int:
     return units
 
 
-def promise_date(supply: Supply, channel: ChannelRule, dates: Iterable[date], today: date) -> date:
-    """Latest supply date plus handling and channel padding; never before a preorder's release.
+def promise_date(supply: Supply, channel: ChannelRule, dates: Iterable[date], today: date,
+                 location_days: int = 0) -> date:
+    """Latest supply date plus handling (the SKU's and the location's) and channel padding; never
+    before a preorder's release.
 
     An overdue PO counts as arriving today: a promise is never in the past.
     """
-    promised = max(today, *dates) + timedelta(days=supply.sku.handling_days + channel.padding_days)
+    days = supply.sku.handling_days + location_days + channel.padding_days
+    promised = max(today, *dates) + timedelta(days=days)
     release = supply.sku.release_date
     if supply.sku.mode is Mode.PREORDER and release is not None:
         promised = max(promised, release)
     return promised
 
 
+def _promise(supply: Supply, rule: ChannelRule, used: list[Bucket], today: date) -> date:
+    """The promise of units from these buckets: each location adds its own handling days."""
+    if not supply.handling or not used:
+        return promise_date(supply, rule, [b.date for b in used], today)
+    return max(promise_date(supply, rule, [b.date], today, supply.handling.get(b.location, 0)) for b in used)
+
+
 def _usable(supply: Supply, rule: ChannelRule, today: date) -> list[Bucket]:
-    return [b for b in supply.buckets if supply.sku.may_use(rule, b.source, today)]
+    return [b for b in supply.ordered_for(rule) if supply.sku.may_use(rule, b.source, today)]
 
 
-def _place(supply: Supply, free: dict[str, int], line: Demand, today: date,
-           usable: list[Bucket] | None = None) -> Placement:
-    takes = _take(supply, free, line, line.qty, today, usable=usable)
+def _place(supply: Supply, free: dict[str, int], line: Demand, today: date) -> tuple[Placement, bool]:
+    """The placement of a line at the tail of the queue (no later line to look out for), and whether
+    it was kept at one location: a line that joins later could change that decision."""
     rule = supply.channel(line.channel)
-    return placement(supply, rule, tuple(takes), line.qty - sum(t.qty for t in takes), today)
+    usable = {line.channel: _usable(supply, rule, today)}
+    takes = tuple(_take(supply, free, line, line.qty, today, usable=usable[line.channel]))
+    whole = None
+    if len(supply.locations) > 1 and rule.split is Split.AVOID:
+        whole = _choose(supply, free, line, takes, today, [], usable)
+    return placement(supply, rule, whole or takes, line.qty - sum(t.qty for t in whole or takes), today), bool(whole)
 
 
 def _take(supply: Supply, free: dict[str, int], line: Demand, need: int, today: date,
@@ -243,7 +323,7 @@ def placement(supply: Supply, rule: ChannelRule, takes: tuple[Take, ...], short:
         state = State.READY
     else:
         state = State.AWAITING_RELEASE
-    return Placement(takes, state, promise_date(supply, rule, [b.date for b in used], today))
+    return Placement(takes, state, _promise(supply, rule, used, today))
 
 
 def changed_lines(before: Mapping[str, Placement], after: Mapping[str, Placement]) -> list[str]:

@@ -35,7 +35,8 @@ def fair_shares(supply: Supply, ordered: Sequence[Demand], fifo: Mapping[str, Pl
     if not short:
         return None
     priority = short[0].priority
-    contested = frozenset(b.key for d in short if d.priority == priority for b in supply.buckets
+    contested = frozenset(b.key for d in short if d.priority == priority
+                          for b in supply.ordered_for(supply.channel(d.channel))
                           if supply.sku.may_use(supply.channel(d.channel), b.source, today))
     group = [d for d in ordered if d.priority == priority
              and (fifo[d.key].covered < d.qty or any(t.bucket in contested for t in fifo[d.key].takes))]

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select, update
 
 from allot.domain.errors import Invalid, NotFound
 from allot.domain.model import Mode
-from allot.services import availability_out
+from allot.services import availability_out, locations
 from allot.services.book import EMPTY_SUMMARY, Book
 from allot.store.bulk import insert_new
 from allot.store.tables import channels, sku_channels, skus
@@ -71,6 +71,10 @@ def sku_names(conn: Connection) -> list[str]:
 
 def put_channel(conn: Connection, name: str, settings: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Create or change a channel; every SKU is re-planned, since buckets and padding may change."""
+    for i, loc in enumerate(settings.get("locations") or ()):
+        locations.require(conn, loc, field=f"locations.{i}")
+    if len(set(settings.get("locations") or ())) != len(settings.get("locations") or ()):
+        raise Invalid("locations", "names a location twice")
     created = insert_new(conn, channels, {"name": name, **settings}, ["name"])
     if not created:
         names = sku_names(conn)

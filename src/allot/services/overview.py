@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, case, func, literal, or_, select, union_all
 
 from allot.domain import planner
-from allot.domain.model import Source
+from allot.domain.model import MAIN, Source
 from allot.domain.planner import Plan
 from allot.services.book import Book, load_channels, takes_from_json
 from allot.services.reports import ANY_CHANNEL
@@ -246,12 +246,16 @@ def _lines_page(conn: Connection, where: Any, number: int) -> Page:
 
 
 def bucket_label(book: Book, key: str) -> str:
-    """A bucket in words: on hand, a PO line, or made to order."""
+    """A bucket in words: on hand, a PO line, a transfer or made to order (and where, if not `main`)."""
     for b in book.supply.buckets:
         if b.key == key:
             if b.source is Source.STOCK:
-                return "on hand"
-            if b.source is Source.PO:
-                return f"{b.po_ref}/{b.po_line}"
-            return "made to order"
+                words = "on hand"
+            elif b.source is Source.PO:
+                words = f"{b.po_ref}/{b.po_line}"
+            elif b.source is Source.TRANSFER:
+                words = f"transfer {b.po_ref}"
+            else:
+                words = "made to order"
+            return words if b.location == MAIN else f"{words} at {b.location}"  # locations (migration 0010)
     return key

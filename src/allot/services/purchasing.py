@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from allot.domain.errors import Conflict, Invalid, NotFound
-from allot.services import history
+from allot.domain.model import MAIN
+from allot.services import history, locations
 from allot.services.book import Book, save_all
 from allot.services.common import Event, iso, today
 from allot.services.stock import move
@@ -15,14 +16,16 @@ from allot.store.tables import po_lines, purchase_orders, skus
 
 
 def create(conn: Connection, ref: str, supplier: str | None, lines: list[dict[str, Any]],
-           now: datetime) -> dict[str, Any]:
-    """Record a PO; its lines are numbered 1..n in the order given."""
+           now: datetime, location: str = MAIN) -> dict[str, Any]:
+    """Record a PO delivering to a location; its lines are numbered 1..n in the order given."""
+    locations.require(conn, location, field="location")
     if conn.execute(select(purchase_orders.c.id).where(purchase_orders.c.ref == ref)).first():
         raise Conflict(f"purchase order {ref!r} already exists", ref=ref)
     fields = {ln["sku"]: f"lines.{i}.sku" for i, ln in reversed(list(enumerate(lines)))}
     books = Book.open(conn, fields, now, fields)
     po_id = conn.execute(
-        insert(purchase_orders).values(ref=ref, supplier=supplier, status="open", created_at=now)
+        insert(purchase_orders).values(ref=ref, supplier=supplier, status="open", created_at=now,
+                                       location=location)
         .returning(purchase_orders.c.id)
     ).scalar_one()
     conn.execute(insert(po_lines), [
@@ -77,7 +80,7 @@ def receive(conn: Connection, ref: str, lines: list[dict[str, Any]], close_short
     for item in lines:
         n = item["line"]
         received[n] += item["qty"]
-        move(conn, books[sku_of[n]], item["qty"], "po_receipt", f"{ref}/{n}")
+        move(conn, books[sku_of[n]], item["qty"], "po_receipt", f"{ref}/{n}", po.location)
         history.received(conn, rows[n], po.supplier, item["qty"], today(now))
     for n in {item["line"] for item in lines}:
         closed = rows[n].closed or close_short or received[n] >= rows[n].qty
@@ -108,6 +111,7 @@ def get(conn: Connection, ref: str) -> dict[str, Any]:
     )
     return {
         "ref": po.ref, "supplier": po.supplier, "status": po.status, "created_at": po.created_at,
+        "location": po.location,
         "lines": [{"line": r.line, "sku": r.sku, "qty": r.qty, "received": r.received, "closed": r.closed,
                    "remaining": 0 if r.closed else max(0, r.qty - r.received), "expected_date": r.expected_date}
                   for r in rows],

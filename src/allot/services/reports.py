@@ -8,7 +8,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 
 from allot.domain import planner
 from allot.domain.errors import NotFound
-from allot.domain.model import ChannelRule
+from allot.domain.model import MAIN, ChannelRule, Source, Split
 from allot.domain.planner import Plan
 from allot.services.book import Book
 from allot.services.catalog import unknown_channel
@@ -75,7 +75,8 @@ def availability(conn: Connection, sku: str, channel: str | None, now: datetime)
 _ch, _q = channels.c, sku_channels.c
 SKU_WITH_CHANNEL = (
     select(skus, _ch.name.label("ch_name"), _ch.allow_backorder.label("ch_backorder"),
-           _ch.allow_preorder.label("ch_preorder"), _ch.padding_days.label("ch_padding"), _q.quota.label("ch_quota"))
+           _ch.allow_preorder.label("ch_preorder"), _ch.padding_days.label("ch_padding"), _q.quota.label("ch_quota"),
+           _ch.locations.label("ch_locations"), _ch.split.label("ch_split"))
     .select_from(skus)
     .outerjoin(channels, _ch.name == bindparam("channel"))
     .outerjoin(sku_channels, and_(_q.sku_id == skus.c.id, _q.channel == bindparam("channel")))
@@ -96,7 +97,8 @@ def reading_book(conn: Connection, row: Any, channel: str | None, now: datetime)
     """A read-only Book from a SKU_WITH_CHANNEL row: the SKU's plan summary and that channel's rules."""
     rules = {ANY_CHANNEL.name: ANY_CHANNEL}
     if channel is not None:
-        rules[channel] = ChannelRule(channel, row.ch_backorder, row.ch_preorder, row.ch_padding)
+        rules[channel] = ChannelRule(channel, row.ch_backorder, row.ch_preorder, row.ch_padding,
+                                     tuple(row.ch_locations or ()), Split(row.ch_split or Split.ALLOW))
     book = Book(conn, row, rules, now)
     book.know_quota(channel, row.ch_quota)
     return book
@@ -104,7 +106,8 @@ def reading_book(conn: Connection, row: Any, channel: str | None, now: datetime)
 
 def availability_of_book(book: Book, channel: str | None) -> dict[str, Any]:
     s = book.summary
-    view = planner.view(book.supply, Plan({}, s["free"], s["uncovered"]), channel or ANY_CHANNEL.name, book.today)
+    current = Plan({}, s["free"], s["uncovered"])
+    view = planner.view(book.supply, current, channel or ANY_CHANNEL.name, book.today)
     available = view.available
     quota = book.quota_left(channel) if channel else None
     if quota is not None:
@@ -115,7 +118,23 @@ def availability_of_book(book: Book, channel: str | None) -> dict[str, Any]:
         "next_promise_date": view.next_promise_date if available >= 1 else None,
         "timeline": [{"date": p.date, "available": p.available} for p in view.timeline],
         "oversold": s["uncovered"] > 0, "quota_left": quota,
+        "locations": by_location(book, planner.free_at(book.supply, current, channel or ANY_CHANNEL.name, book.today)),
     }
+
+
+def by_location(book: Book, free: dict[str, int]) -> list[dict[str, Any]]:
+    """The SKU's numbers per location, from the plan summary (no query): on hand from the stock
+    buckets, incoming, units allocated to order lines and holds, and what the channel may still use."""
+    s = book.summary
+    on_hand = {b.location: b.capacity for b in book.supply.buckets if b.source is Source.STOCK}
+    on_hand[MAIN] = on_hand.get(MAIN, 0) + (book.row.safety_stock or 0)
+    at = s.get("at")
+    if at is None:  # planned before locations: everything is at main
+        at = {MAIN: [s["committed"], s["reserved"]]}
+    incoming = s.get("incoming_at") or {MAIN: s["incoming"]}
+    return [{"location": loc, "on_hand": on_hand.get(loc, 0), "incoming": incoming.get(loc, 0),
+             "committed": at.get(loc, [0, 0])[0], "reserved": at.get(loc, [0, 0])[1], "available": free.get(loc, 0)}
+            for loc in book.supply.locations]
 
 
 def event_page(conn: Connection, after: int, limit: int, sku: str | None = None, kind: str | None = None,

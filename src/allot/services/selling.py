@@ -176,9 +176,9 @@ def _confirm(conn: Connection, book: Book, item: dict[str, Any], i: int, channel
         raise Invalid(f"lines.{i}.qty", f"hold {hold.id!r} covers only {hold.qty}")
     conn.execute(update(holds).where(holds.c.id == hold.id).values(status="confirmed"))
     full = item["qty"] == hold.qty
-    if full:
-        book.swap_hold_for_line(hold.qty)
     takes = takes_from_json(hold.allocation)
+    if full:
+        book.swap_hold_for_line(hold.qty, takes)
     placed = (Placement(takes, State(hold.state), hold.promise_date) if full
               else book.placement_of(_trim(takes, item["qty"]), channel))
     values = {"priority": hold.priority, "queued_at": hold.queued_at, "seq": hold.seq, "hold_id": hold.id}

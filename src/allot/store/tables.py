@@ -83,6 +83,8 @@ channels = Table(
     Column("consent_after_days", Integer),
     Column("consent_window_days", Integer, nullable=False, default=7, server_default="7"),
     Column("consent_default", String(10), nullable=False, default="keep", server_default="keep"),
+    Column("locations", JSON),  # migration 0010: where it may ship from, preferred first (NULL: every location)
+    Column("split", String(10), nullable=False, default="allow", server_default="allow"),  # migration 0010
 )
 
 sku_channels = Table(
@@ -102,6 +104,7 @@ stock_moves = Table(
     Column("reason", String(200), nullable=False),
     Column("ref", String(200)),
     Column("created_at", Stamp(), nullable=False),
+    Column("location", String(100), nullable=False, default="main", server_default="main"),  # migration 0010
 )
 
 purchase_orders = Table(
@@ -112,6 +115,7 @@ purchase_orders = Table(
     Column("supplier", String(200)),
     Column("status", String(20), nullable=False),
     Column("created_at", Stamp(), nullable=False),
+    Column("location", String(100), nullable=False, default="main", server_default="main"),  # migration 0010
 )
 
 po_lines = Table(
@@ -436,6 +440,52 @@ dashboard_sessions = Table(
 
 
 # ── Locations (migration 0010) ──
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(100), nullable=False, unique=True),  # the {location} of the API: `main`, `3pl`
+    Column("name", String(200)),
+    Column("handling_days", Integer, nullable=False, default=0),
+    Column("created_at", Stamp(), nullable=False),
+)
+
+# On hand per SKU and location, a counter like skus.on_hand (their total); `allot reconcile` proves
+# each equal to its location's stock ledger.
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("sku_id", ForeignKey("skus.id"), primary_key=True),
+    Column("location", String(100), primary_key=True),
+    Column("on_hand", Integer, nullable=False),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("ref", String(100), nullable=False, unique=True),
+    Column("from_location", String(100), nullable=False),
+    Column("to_location", String(100), nullable=False),
+    Column("expected_date", Date, nullable=False),
+    Column("status", String(20), nullable=False),  # open, closed
+    Column("created_at", Stamp(), nullable=False),
+)
+
+transfer_lines = Table(
+    "transfer_lines",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("transfer_id", ForeignKey("transfers.id"), nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("received", Integer, nullable=False, default=0),
+    Column("closed", Boolean, nullable=False, default=False),
+    UniqueConstraint("transfer_id", "line", name="uq_transfer_lines_transfer_line"),
+    Index("ix_transfer_lines_sku_open", "sku_id", "closed"),
+)
 
 
 # ── Insight (migration 0011) ──

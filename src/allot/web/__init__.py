@@ -14,6 +14,7 @@ from allot.web import (
     files,
     holds,
     insight,
+    locations,
     order_actions,
     purchasing,
     routes,
@@ -37,6 +38,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(customers.router)
     app.include_router(customer_pages.router)
     app.include_router(insight.router)
+    app.include_router(locations.router)
     for acting in (order_actions, sku_actions, channel_actions, admin):  # the operator's day (#12)
         app.include_router(acting.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -13,6 +13,7 @@ from allot.services.common import today as merchant_today
 from allot.web import words
 from allot.web.chart import atp_svg
 from allot.web.guard import STOREFRONT_REFUSED, Form, User, WebError, attempt, session_of, sessions
+from allot.web.located import located, only_at
 from allot.web.session import ANONYMOUS_AGE, COOKIE, MAX_AGE
 from allot.web.views import redirect, render
 
@@ -106,7 +107,7 @@ def sku_list(request: Request, user: User, q: str = "", mode: str = "", page: st
 
 
 @router.get("/skus/{sku}", response_class=HTMLResponse)
-def sku_detail(request: Request, user: User, sku: str, page: str = "1") -> Response:
+def sku_detail(request: Request, user: User, sku: str, page: str = "1", location: str = "") -> Response:
     missing = WebError(404, "Not found", f"There is no SKU {sku!r}. Search the SKU list, or create it "
                        "with PUT /v1/skus/{sku}.", "/skus", "Back to SKUs")
     now = request.app.state.clock()
@@ -123,7 +124,9 @@ def sku_detail(request: Request, user: User, sku: str, page: str = "1") -> Respo
             "points": overview.supply_demand(book), "queue": overview.queue_page(conn, book.id, now, number(page)),
             "pos": overview.sku_pos(conn, book.id), "events": overview.recent_events(conn, sku),
             "labels": {b.key: overview.bucket_label(book, b.key) for b in book.supply.buckets},
+            **located(book, location),  # locations (migration 0010): per-location columns, the queue filter
         }
+        context["queue"] = only_at(context["queue"], book, location)
     context["chart"] = atp_svg(context["points"], context["sku"]["uncovered"], sku,
                                context["settings"]["release_date"])
     return render(request, "sku.html", context)
