@@ -11,7 +11,7 @@ from allot.api.locations import TransferIn
 from allot.domain.errors import AllotError
 from allot.services import catalog, impact, locations, transfers
 from allot.web.guard import Editor, Form, User, WebUser, attempt
-from allot.web.purchasing import _audit, _first_problem, _notice
+from allot.web.purchasing import _audit, _notice, first_problem
 from allot.web.views import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +50,7 @@ def transfer_preview(request: Request, user: Editor, form: Form) -> Response:
     try:
         body = _body(form)
     except ValidationError as e:
-        return _page(request, user, form, _first_problem(e))
+        return _page(request, user, form, first_problem(e))
     now = request.app.state.clock()
     try:
         seen = impact.preview(request.app.state.db, [ln.sku for ln in body.lines], _run(body, now), now)
@@ -65,7 +65,7 @@ def transfer_create(request: Request, user: Editor, form: Form) -> Response:
     try:
         body = _body(form)
     except ValidationError as e:
-        return _page(request, user, form, _first_problem(e))
+        return _page(request, user, form, first_problem(e))
     now = request.app.state.clock()
     try:
         with request.app.state.db.write() as conn:
