@@ -493,3 +493,6 @@ transfer_lines = Table(
 
 
 # ── The operator's day (migration 0013) ──
+
+
+# ── Drops (migration 0014) ──
