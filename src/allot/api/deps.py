@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -218,7 +218,8 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
     return attempt.respond(outcome)
 
 
-async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus: list[str]) -> Response:
+async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus: list[str],
+               customers: Sequence[str] = ()) -> Response:
     """`write` for a sale: the transaction is shared with concurrent sales (services/batching.py).
 
     Each request still gets its own answer and its own audit row, undone with it if it fails.
@@ -230,7 +231,7 @@ async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus:
         if batcher is None:
             outcome = await run_in_threadpool(_transact, ctx.db, attempt.run)
         else:
-            outcome = await batcher.sell(skus, attempt.run, ctx.now)
+            outcome = await batcher.sell(skus, attempt.run, ctx.now, customers)
     except IntegrityError as race:
         outcome = await run_in_threadpool(attempt.after_race, race)
     return attempt.respond(outcome)

@@ -76,7 +76,8 @@ async def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     key_id, limits = ctx.principal.key_id, hold_limits(ctx)
     return await sell(ctx, body, lambda conn: selling.place_hold(
-        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id, limits), [body.sku])
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id, limits, body.customer),
+        [body.sku], customers=[body.customer] if body.customer else ())
 
 
 @router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
@@ -111,7 +112,8 @@ async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
                             selling.Extras(email=body.email))
         return orders.get(conn, body.ref)
 
-    return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}))
+    return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}),
+                      customers=[body.customer] if body.customer else ())
 
 
 @router.get("/ping", tags=["meta"])
@@ -160,8 +162,8 @@ def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> Response:
 @router.put("/skus/{sku}/channels/{channel}", response_model=s.QuotaOut, tags=["catalog"],
             responses={201: {"model": s.QuotaOut, "description": "created"}})
 def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> Response:
-    return write(ctx, body, lambda conn: catalog.put_quota(conn, sku, channel, body.quota, ctx.now),
-                 _status)
+    return write(ctx, body, lambda conn: catalog.put_quota(conn, sku, channel, body.quota, ctx.now,
+                                                           body.opens_at, body.closes_at), _status)
 
 
 @router.post("/stock/adjustments", response_model=s.StockOut, status_code=201, tags=["stock"])

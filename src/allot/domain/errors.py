@@ -73,3 +73,15 @@ class HoldLimitReached(Conflict):
     """A storefront key already holds as many units as it may (its `max_held_units`)."""
 
     code = "hold_limit_reached"
+
+
+class CustomerLimit(Conflict):
+    """The customer already has as many units of the SKU as its `per_customer_limit` allows."""
+
+    code = "customer_limit"
+
+
+class NotOpen(Conflict):
+    """The channel's window for the SKU has not opened yet, or has closed."""
+
+    code = "not_open"
