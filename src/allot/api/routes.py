@@ -269,7 +269,8 @@ def create_key(body: s.KeyIn, ctx: Admin) -> Response:
     # Not replayable: the answer holds the secret, which must never be stored.
     limits = {"max_hold_ttl_seconds": body.max_hold_ttl_seconds, "max_held_units": body.max_held_units}
     return write(ctx, body, lambda conn: keys.create(conn, body.name, body.role, body.channels, ctx.now,
-                                                     limits=limits), 201, replayable=False)
+                                                     limits=limits, rate_per_second=body.rate_per_second),
+                 201, replayable=False)
 
 
 @router.delete("/keys/{key_id}", status_code=204, tags=["keys"])

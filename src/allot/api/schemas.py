@@ -367,6 +367,9 @@ class KeyIn(Body):
                                   "installation's, 30 min)")
     max_held_units: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = Field(
         default=None, description="storefront keys only: units its active holds may keep at once (default 500)")
+    rate_per_second: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(  # drops (migration 0014)
+        default=None, description="holds and orders it may place per second, across every process and host "
+                                  "(past it: 429 with Retry-After); null: no limit")
 
 
 class KeyOut(BaseModel):
@@ -380,6 +383,7 @@ class KeyOut(BaseModel):
     last_used_at: datetime | None
     max_hold_ttl_seconds: int | None = None
     max_held_units: int | None = None
+    rate_per_second: int | None = None  # drops (migration 0014)
 
 
 class KeyCreated(BaseModel):
@@ -389,6 +393,7 @@ class KeyCreated(BaseModel):
     channels: list[str] | None
     max_hold_ttl_seconds: int | None = None
     max_held_units: int | None = None
+    rate_per_second: int | None = None  # drops (migration 0014)
     secret: str = Field(description="shown here once and never again: only its SHA-256 digest is stored")
 
 

@@ -85,3 +85,13 @@ class NotOpen(Conflict):
     """The channel's window for the SKU has not opened yet, or has closed."""
 
     code = "not_open"
+
+
+class RateLimited(AllotError):
+    """The key has placed as many holds and orders this second as its `rate_per_second` allows."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
