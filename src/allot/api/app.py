@@ -18,6 +18,7 @@ from allot.api.deps import KeyCache
 from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
 from allot.api.lists import router as lists_router
+from allot.api.drops import router as drops_router
 from allot.api.locations import router as locations_router
 from allot.api.middleware import Guard
 from allot.api.nul import RefuseNul
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(holds_router)
     app.include_router(files_router)
     app.include_router(locations_router)
+    app.include_router(drops_router)  # drops (migration 0014)
     dashboard.install(app, settings)
     docs.install(app)
     return app

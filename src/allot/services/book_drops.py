@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, func, select, text, union_all
 
 from allot.domain.errors import CustomerLimit, Invalid, NotOpen
+from allot.domain.planner import Plan
 from allot.services.book_sell import Selling
 from allot.services.common import iso
 from allot.store import deferred
@@ -96,9 +97,13 @@ class Drops(Selling):
         if give_back is not None and give_back[0] and give_back[0] != customer:
             self.customers[give_back[0]] = self.customer_units(give_back[0]) - give_back[1]
 
-    def forget_customers(self) -> None:
-        """A re-plan may have ended holds or lines: count again when next asked."""
-        self.customers = {}
+    def replan(self, cause: dict[str, Any]) -> Plan:
+        """The full plan, then offers to the waitlist: a re-plan is how units become sellable again."""
+        after = super().replan(cause)
+        from allot.services import waitlist  # noqa: PLC0415 - it works on books
+
+        waitlist.offer(cast("Book", self))
+        return after
 
 
 def load_customers(conn: Connection, books: Iterable[Book | Drops], customers: Iterable[str], now: datetime) -> None:
