@@ -188,3 +188,4 @@ def _view(row: Any, position: int | None, now: datetime) -> dict[str, Any]:
             "qty": row.qty, "status": status, "position": position, "hold_id": row.hold_id,
             "offer_expires_at": as_utc(row.hold_expires) if row.hold_expires else None,
             "created_at": as_utc(row.created_at)}
+
