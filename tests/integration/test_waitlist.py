@@ -1,8 +1,8 @@
 """The waitlist (BRIEF §11): offers in order, as holds; a lapsed offer passes on; nobody's units taken."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,8 @@ from allot.services import keys, orders, selling, waitlist
 from allot.services.book import Book
 from allot.settings import Settings
 from allot.store.db import Database
-from allot.store.tables import events, waitlist as waitlist_table
+from allot.store.tables import events
+from allot.store.tables import waitlist as waitlist_table
 from tests.conftest import sqlite_db
 from tests.factories import channel, po, receive, sku
 

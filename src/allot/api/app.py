@@ -15,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from allot import web as dashboard
 from allot.api import docs, problems, throttle
 from allot.api.deps import KeyCache
+from allot.api.drops import router as drops_router
 from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
 from allot.api.lists import router as lists_router
-from allot.api.drops import router as drops_router
 from allot.api.locations import router as locations_router
 from allot.api.middleware import Guard
 from allot.api.nul import RefuseNul

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 
 from allot.domain.errors import Invalid, NotFound
 from allot.services import availability_out
+from allot.services.book_drops import Drops, load_customers
 from allot.services.book_replan import line_change_event
 from allot.services.book_rows import (
     BATCH,
@@ -37,7 +38,6 @@ from allot.services.book_rows import (
     takes_to_json,
 )
 from allot.services.book_save import SAVE_SKU, flush_all, save_all
-from allot.services.book_drops import Drops, load_customers
 from allot.store import deferred
 from allot.store.db import WRITES
 from allot.store.tables import sku_channels, skus

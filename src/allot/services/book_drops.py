@@ -100,7 +100,7 @@ class Drops(Selling):
     def replan(self, cause: dict[str, Any]) -> Plan:
         """The full plan, then offers to the waitlist: a re-plan is how units become sellable again."""
         after = super().replan(cause)
-        from allot.services import waitlist  # noqa: PLC0415 - it works on books
+        from allot.services import waitlist
 
         waitlist.offer(cast("Book", self))
         return after

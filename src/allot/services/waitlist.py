@@ -41,8 +41,8 @@ class WaitlistAvailable(Conflict):
 
 def join(conn: Connection, sku: str, channel: str, customer: str, email: str | None, qty: int,
          now: datetime, api_key_id: int | None = None) -> dict[str, Any]:
-    from allot.services.book import Book  # noqa: PLC0415 - the book re-plans into this module
-    from allot.services.catalog import require_channel  # noqa: PLC0415
+    from allot.services.book import Book
+    from allot.services.catalog import require_channel
 
     book = Book.open(conn, [sku], now, {sku: "sku"})[sku]
     if channel not in book.supply.channels:
@@ -68,7 +68,7 @@ def leave(conn: Connection, entry_id: int, now: datetime) -> dict[str, Any]:
     if row.status in ("waiting", "offered"):
         conn.execute(update(waitlist).where(waitlist.c.id == entry_id).values(status="left"))
         if row.status == "offered" and row.hold_id:
-            from allot.services.selling import release_hold  # noqa: PLC0415
+            from allot.services.selling import release_hold
             release_hold(conn, row.hold_id, now)
     return entry(conn, entry_id, now)
 

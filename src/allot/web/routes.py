@@ -47,7 +47,7 @@ def home(request: Request) -> Response:
 
 
 @router.get("/signin", response_class=HTMLResponse)
-def sign_in_form(request: Request, next: str | None = None) -> Response:  # noqa: A002 - the query's name
+def sign_in_form(request: Request, next: str | None = None) -> Response:
     data = session_of(request) or sessions(request).new(None)
     response = render(request, "signin.html", {"user": None, "csrf": data["csrf"], "next": _safe_next(next)})
     if data.get("key") is None:
