@@ -47,7 +47,8 @@ class World:
     def sku(self, on_hand: int = 10) -> str:
         name = unique("R")
         ok(self.admin.put(f"/v1/skus/{name}", json={"mode": "backorder"}), 201)
-        ok(self.admin.post("/v1/stock/adjustments", json={"sku": name, "delta": on_hand, "reason": "in"}), 201)
+        if on_hand:  # 0: sold out (a waitlist's SKU)
+            ok(self.admin.post("/v1/stock/adjustments", json={"sku": name, "delta": on_hand, "reason": "in"}), 201)
         return name
 
     def po(self) -> str:
@@ -89,6 +90,12 @@ class World:
         return Call("POST", f"/v1/storefronts/{name}/webhooks", content=body, headers={
             "X-WC-Webhook-Topic": "product.updated", "X-WC-Webhook-Delivery-ID": unique("d"),
             "X-WC-Webhook-Signature": signature("s", body)})
+
+    def waiting(self) -> int:
+        """A waitlist entry on the storefront key's channel, for a sold-out SKU (drops)."""
+        entry_id: int = ok(self.admin.post("/v1/waitlist", json={"sku": self.sku(0), "channel": WEB,
+                                                                 "customer": "c", "qty": 1}), 201)["id"]
+        return entry_id
 
     def key(self) -> int:
         key_id: int = new_key(self.admin, "viewer")["id"]
@@ -201,6 +208,11 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     # No such job: ops gets past the role check to the 404.
     ("GET", "/v1/imports/jobs/{job_id}"): (lambda w: Call("GET", f"/v1/imports/jobs/imp_{'0' * 32}"), OPS, 404),
     ("GET", "/v1/exports/{kind}"): (lambda w: Call("GET", "/v1/exports/channels"), READERS, 200),
+    # The waitlist (drops, migration 0014).
+    ("POST", "/v1/waitlist"): (lambda w: Call("POST", "/v1/waitlist", {"sku": w.sku(0), "channel": WEB,
+                                                                        "customer": "c", "qty": 1}), SELLERS, 201),
+    ("DELETE", "/v1/waitlist/{entry_id}"): (lambda w: Call("DELETE", f"/v1/waitlist/{w.waiting()}"), SELLERS, 200),
+    ("GET", "/v1/skus/{sku}/waitlist"): (lambda w: Call("GET", f"/v1/skus/{w.sku()}/waitlist"), READERS, 200),
 }
 
 
