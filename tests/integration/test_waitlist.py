@@ -112,6 +112,11 @@ def test_joining_while_units_are_available_and_bad_input_are_refused(
     entry = ok(client.post("/v1/waitlist", json=body | {"qty": 5}), 201)
     assert ok(client.delete(f"/v1/waitlist/{entry['id']}"), 200)["status"] == "left"
     assert ok(client.get("/v1/skus/TEE/waitlist"), 200)["items"] == []
+    # before the channel's window opens, units on hand are not available to it: joining is fine
+    opens = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    ok(client.put("/v1/skus/TEE/channels/web", json={"opens_at": opens}), 201)
+    assert ok(client.post("/v1/waitlist", json=body), 201)["position"] == 1
+    assert offers(db) == []
 
 
 def test_offers_respect_the_per_customer_limit(db: Database, now: datetime, api: tuple[TestClient, Clock]) -> None:

@@ -112,7 +112,8 @@ def put_quota(conn: Connection, sku: str, channel: str, quota: int | None,
     if was != quota:
         availability_out.quota_changed(book, channel, was, quota)
     book.know_window(channel, opens_at, closes_at)
-    return {"sku": sku, "channel": channel, "quota": quota, **window, "created": created}
+    shown = window if opens_at or closes_at else {}  # without a window the answer is what it always was
+    return {"sku": sku, "channel": channel, "quota": quota, **shown, "created": created}
 
 
 def require_channel(conn: Connection, name: str, *, field: str) -> None:

@@ -50,7 +50,7 @@ def join(conn: Connection, sku: str, channel: str, customer: str, email: str | N
     limit = book.row.per_customer_limit
     if limit is not None and qty > limit:
         raise Invalid("qty", f"{sku} is limited to {limit} per customer")
-    available = _available(book, channel)
+    available = _available(book, channel) if _open(book, channel) else 0  # before a drop opens: wait
     if available >= qty and not _waiting(conn, book.id, channel):
         raise WaitlistAvailable(f"{channel} can sell {available} of {sku} now: place a hold or an order",
                                 available=available, sku=sku, channel=channel)
@@ -141,6 +141,14 @@ def offer(book: Book) -> None:
         book.events.append(Event("waitlist.offered", book.sku, {
             "waitlist_id": row.id, "hold_id": hold_id, "expires_at": expires_at.isoformat(),
             "customer": row.customer, "email": row.email, "channel": row.channel, "qty": row.qty}))
+
+
+def _open(book: Book, channel: str) -> bool:
+    try:
+        book.check_open(channel)
+    except NotOpen:
+        return False
+    return True
 
 
 def _available(book: Book, channel: str) -> int:
