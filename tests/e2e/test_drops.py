@@ -205,4 +205,5 @@ def test_a_key_with_a_rate_of_fifty_gets_429_beyond_it_across_the_processes(
     seconds = int(max(t for t, _, _ in answers)) - int(started) + 1
     assert statuses[201] <= 50 * seconds, (statuses, seconds)
     per_second = Counter(int(t) for t, status, _ in answers if status == 201)
-    assert max(per_second.values()) <= 50 + 10, per_second  # an answer may land just after its second
+    # counted in one second, an answer may land in the next: at most one in flight per client thread
+    assert max(per_second.values()) <= 50 + 16, per_second

@@ -71,7 +71,8 @@ async def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = N
 
 
 @router.post("/holds", response_model=s.HoldOut, status_code=201, tags=["selling"],
-             responses={409: {"description": "refused: `available` says what the channel could get"}})
+             responses={409: {"description": "refused: `available` says what the channel could get"},
+                        **problem_responses(429)})  # drops: a key's rate_per_second
 async def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     key_id, limits = ctx.principal.key_id, hold_limits(ctx)
@@ -98,7 +99,7 @@ def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
 
 @router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
              responses={409: {"description": "refused: `available` says what the channel could get"},
-                        **problem_responses(410)})
+                        **problem_responses(410, 429)})  # 429 (drops): a key's rate_per_second
 async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     check_priority(ctx, body.priority)
