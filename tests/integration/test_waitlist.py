@@ -1,6 +1,7 @@
 """The waitlist (BRIEF §11): offers in order, as holds; a lapsed offer passes on; nobody's units taken."""
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,19 @@ def test_joining_while_units_are_available_and_bad_input_are_refused(
     ok(client.put("/v1/skus/TEE/channels/web", json={"opens_at": opens}), 201)
     assert ok(client.post("/v1/waitlist", json=body), 201)["position"] == 1
     assert offers(db) == []
+
+
+def test_customers_waiting_for_a_window_are_offered_units_at_the_first_look_after_it_opens(
+        db: Database, now: datetime, api: tuple[TestClient, Clock]) -> None:
+    client, clock = api
+    opens = datetime.now(UTC) + timedelta(seconds=1)  # windows follow the database's clock, not the app's
+    ok(client.put("/v1/skus/TEE/channels/web", json={"opens_at": opens.isoformat()}), 201)
+    ok(client.post("/v1/waitlist", json={"sku": "TEE", "channel": "web", "customer": "ann", "qty": 1}), 201)
+    assert offers(db) == []
+    time.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()) + 0.05)
+    clock.now = datetime.now(UTC)
+    ok(client.get("/v1/availability/TEE", params={"channel": "web"}), 200)  # a read finds the opening due
+    assert [o["customer"] for o in offers(db)] == ["ann"]
 
 
 def test_offers_respect_the_per_customer_limit(db: Database, now: datetime, api: tuple[TestClient, Clock]) -> None:

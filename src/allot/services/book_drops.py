@@ -71,6 +71,10 @@ class Drops(Selling):
         self.advance(t)
         return self.now
 
+    def decision_clock(self) -> datetime:
+        """The clock windows are decided by, once read for this book (else the request's time)."""
+        return self._clock or self.now
+
     def customer_units(self, customer: str) -> int:
         if customer not in self.customers:
             deferred.flush(self.conn)  # holds placed earlier in this batch
@@ -96,6 +100,17 @@ class Drops(Selling):
         self.customers[customer] = have + qty
         if give_back is not None and give_back[0] and give_back[0] != customer:
             self.customers[give_back[0]] = self.customer_units(give_back[0]) - give_back[1]
+
+    def tidy(self) -> None:
+        """Also: a channel whose customers wait for its window to open has opened: offer them units."""
+        super().tidy()
+        if self.opening_due():
+            self.replan({"op": "window.opened"})
+            self.save()
+
+    def opening_due(self) -> bool:
+        due = self.summary.get("next_opening")
+        return due is not None and datetime.fromisoformat(due) <= self.now
 
     def replan(self, cause: dict[str, Any]) -> Plan:
         """The full plan, then offers to the waitlist: a re-plan is how units become sellable again."""

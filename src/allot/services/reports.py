@@ -40,7 +40,7 @@ def needs_tidy(conn: Connection, sku: str, now: datetime) -> bool:
 
 
 def stale(book: Book) -> bool:
-    return book.holds_expired() or book.consent_due()
+    return book.holds_expired() or book.consent_due() or book.opening_due()  # opening: drops (0014)
 
 
 def _sku_row(conn: Connection, sku: str) -> Any:

@@ -108,6 +108,7 @@ def offer(book: Book) -> None:
         .where(w.sku_id == book.id, w.status == "waiting").order_by(w.id).limit(OFFERS_PER_PLAN)
     ).all()
     done: set[str] = set()  # channels whose next in line cannot be served: nobody behind jumps them
+    opening: list[str] = []  # windows that have customers waiting for them to open
     ttl = timedelta(seconds=book.row.offer_ttl_seconds or OFFER_TTL)
     for row in waiting:
         if row.channel in done or row.channel not in book.supply.channels:
@@ -121,8 +122,11 @@ def offer(book: Book) -> None:
             hold_id = f"hold_{uuid.uuid4().hex}"
             place = book.next_place(0)
             placed = book.sell(f"h:{hold_id}", row.qty, row.channel, 0, place)
-        except NotOpen:
+        except NotOpen as closed:
             done.add(row.channel)
+            opens = closed.extra.get("opens_at")
+            if opens and book.decision_clock() < datetime.fromisoformat(opens):  # not yet open (not closed)
+                opening.append(opens)
             continue
         except SaleRefused:
             done.add(row.channel)
@@ -141,6 +145,15 @@ def offer(book: Book) -> None:
         book.events.append(Event("waitlist.offered", book.sku, {
             "waitlist_id": row.id, "hold_id": hold_id, "expires_at": expires_at.isoformat(),
             "customer": row.customer, "email": row.email, "channel": row.channel, "qty": row.qty}))
+    _wake_at(book, opening)
+
+
+def _wake_at(book: Book, opening: list[str]) -> None:
+    """The first opening someone waits for: the first look at the SKU after it re-plans and offers."""
+    due = min(opening, key=datetime.fromisoformat) if opening else None
+    if book.summary.get("next_opening") != due:
+        book.summary = {**book.summary, "next_opening": due}
+        book.dirty = True
 
 
 def _open(book: Book, channel: str) -> bool:
