@@ -88,6 +88,11 @@ def test_three_wait_a_po_of_two_offers_the_first_two_and_a_lapsed_offer_passes_t
     assert [o["customer"] for o in made] == ["ann", "bob", "cat"]
     listed = ok(client.get("/v1/skus/TEE/waitlist"), 200)["items"]
     assert [(e["customer"], e["status"]) for e in listed] == [("ann", "lapsed"), ("bob", "claimed"), ("cat", "offered")]
+    # leaving: a claimed offer stands; an open one is released at once, its unit free again
+    assert ok(client.delete(f"/v1/waitlist/{joined[1]['id']}"), 200)["status"] == "claimed"
+    assert ok(client.delete(f"/v1/waitlist/{joined[2]['id']}"), 200)["status"] == "left"
+    assert ok(client.get(f"/v1/holds/{made[2]['hold_id']}"), 200)["status"] == "released"
+    assert ok(client.get("/v1/availability/TEE", params={"channel": "web"}), 200)["available"] == 1
 
 
 def test_joining_while_units_are_available_and_bad_input_are_refused(

@@ -65,7 +65,7 @@ def join(conn: Connection, sku: str, channel: str, customer: str, email: str | N
 def leave(conn: Connection, entry_id: int, now: datetime) -> dict[str, Any]:
     """Leave the list; an open offer's hold is released, so its units pass on at once."""
     row = _row(conn, entry_id)
-    if row.status in ("waiting", "offered"):
+    if row.status in ("waiting", "offered") and row.hold_status != "confirmed":  # a claimed offer stands
         conn.execute(update(waitlist).where(waitlist.c.id == entry_id).values(status="left"))
         if row.status == "offered" and row.hold_id:
             from allot.services.selling import release_hold
