@@ -93,8 +93,12 @@ def test_a_limit_counts_holds_and_lines_and_a_cancelled_line_gives_its_units_bac
     ok(admin.post("/v1/orders", json={"ref": unique("O"), "channel": counter, "customer": "c1",
                                       "lines": [{"sku": s, "qty": 1, "hold_id": hold["id"]}]}), 201)
     ok(admin.post(f"/v1/orders/{first['ref']}/cancel", json={}), 200)
-    ok(admin.post("/v1/orders", json=order_body(counter, (s, 2), customer="c1")), 201)
+    second = ok(admin.post("/v1/orders", json=order_body(counter, (s, 2), customer="c1")), 201)
     problem(admin.post("/v1/orders", json=order_body(counter, (s, 1), customer="c1")), 409, "customer_limit")
+    # shipped units still count
+    ok(admin.post(f"/v1/orders/{second['ref']}/shipments", json={"lines": [{"line": 1, "qty": 2}]}), 201)
+    problem(admin.post("/v1/holds", json={"sku": s, "qty": 1, "channel": counter, "customer": "c1"}),
+            409, "customer_limit")
     # an order of two lines of the same SKU counts both
     problem(admin.post("/v1/orders", json={"ref": unique("O"), "channel": counter, "customer": "c2",
                                            "lines": [{"sku": s, "qty": 2}, {"sku": s, "qty": 2}]}), 409, "customer_limit")
