@@ -41,6 +41,13 @@ def cpu_seconds(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, IndexError, ValueError):
+        return -1
+
+
 def pids_matching(pattern: str) -> list[int]:
     found = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True, check=False)
     return [int(p) for p in found.stdout.split()]
@@ -70,7 +77,9 @@ def main() -> None:
         run.setup_skus(base, "S", 1000, 100_000)
         if "shop" in loads:
             LOADS["shop"] = {"ALLOT_SKU_PREFIX": "HOT", "ALLOT_KEY": storefront_key(base)}
-        server = pids_matching(f"--port {port}") + pids_matching("multiprocessing.spawn")
+        server = pids_matching(f"--port {port}")
+        # the worker processes of *this* server only: other servers may run on a shared machine
+        server += [p for p in pids_matching("multiprocessing.spawn") if parent(p) in server]
         postgres = pids_matching("postgres:") if db == "postgres" else []
         for load in loads:
             run.wrk(base, clients, 1, **LOADS[load])  # warm-up

@@ -47,7 +47,8 @@ class World:
     def sku(self, on_hand: int = 10) -> str:
         name = unique("R")
         ok(self.admin.put(f"/v1/skus/{name}", json={"mode": "backorder"}), 201)
-        ok(self.admin.post("/v1/stock/adjustments", json={"sku": name, "delta": on_hand, "reason": "in"}), 201)
+        if on_hand:  # 0: sold out (a waitlist's SKU)
+            ok(self.admin.post("/v1/stock/adjustments", json={"sku": name, "delta": on_hand, "reason": "in"}), 201)
         return name
 
     def po(self) -> str:
@@ -103,6 +104,12 @@ class World:
         body = self.transfer_body()
         ok(self.admin.post("/v1/transfers", json=body), 201)
         return str(body["ref"])
+
+    def waiting(self) -> int:
+        """A waitlist entry on the storefront key's channel, for a sold-out SKU (drops)."""
+        entry_id: int = ok(self.admin.post("/v1/waitlist", json={"sku": self.sku(0), "channel": WEB,
+                                                                 "customer": "c", "qty": 1}), 201)["id"]
+        return entry_id
 
     def key(self) -> int:
         key_id: int = new_key(self.admin, "viewer")["id"]
@@ -249,6 +256,11 @@ MATRIX: dict[tuple[str, str], tuple[Build, set[str], int]] = {
     ("GET", "/v1/transfers/{ref}"): (lambda w: Call("GET", f"/v1/transfers/{w.transfer()}"), READERS, 200),
     ("POST", "/v1/transfers/{ref}/receipts"): (
         lambda w: Call("POST", f"/v1/transfers/{w.transfer()}/receipts", {}), OPS, 201),
+    # The waitlist (drops, migration 0014).
+    ("POST", "/v1/waitlist"): (lambda w: Call("POST", "/v1/waitlist", {"sku": w.sku(0), "channel": WEB,
+                                                                        "customer": "c", "qty": 1}), SELLERS, 201),
+    ("DELETE", "/v1/waitlist/{entry_id}"): (lambda w: Call("DELETE", f"/v1/waitlist/{w.waiting()}"), SELLERS, 200),
+    ("GET", "/v1/skus/{sku}/waitlist"): (lambda w: Call("GET", f"/v1/skus/{w.sku()}/waitlist"), READERS, 200),
 }
 
 

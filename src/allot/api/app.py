@@ -17,6 +17,7 @@ from allot.api import docs, openapi, problems, throttle
 from allot.api.customers import CustomerLinks
 from allot.api.customers import router as customers_router
 from allot.api.deps import KeyCache
+from allot.api.drops import router as drops_router
 from allot.api.files import router as files_router
 from allot.api.holds import router as holds_router
 from allot.api.insight import router as insight_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.include_router(customers_router)
     app.include_router(insight_router)
     app.include_router(locations_router)
+    app.include_router(drops_router)  # drops (migration 0014)
     dashboard.install(app, settings)
     docs.install(app)
     openapi.install(app)

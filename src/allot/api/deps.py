@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -23,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from allot.api import problems
 from allot.api.middleware import request_id
 from allot.api.throttle import client_address
-from allot.domain.errors import AllotError, Forbidden, Invalid, NotFound, Unauthorized
-from allot.services import audit, idempotency, keys, orders, selling
+from allot.domain.errors import AllotError, Forbidden, Invalid, NotFound, RateLimited, Unauthorized
+from allot.services import audit, idempotency, keys, orders, rates, selling
 from allot.services.book import atomic
 from allot.services.holds import HoldLimits
 from allot.services.keys import Principal, Role
@@ -225,22 +226,35 @@ def write(ctx: Ctx, body: BaseModel | None, op: Callable[[Connection], Any], sta
     return attempt.respond(outcome)
 
 
-async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus: list[str]) -> Response:
+async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus: list[str],
+               customers: Sequence[str] = ()) -> Response:
     """`write` for a sale: the transaction is shared with concurrent sales (services/batching.py).
 
     Each request still gets its own answer and its own audit row, undone with it if it fails.
     Only the batch's thread touches the database; this coroutine just waits for its answer.
     """
+    await _within_rate(ctx)
     attempt = Attempt(ctx, body, op, 201, True)
     batcher = ctx.request.app.state.batcher
     try:
         if batcher is None:
             outcome = await run_in_threadpool(_transact, ctx.db, attempt.run)
         else:
-            outcome = await batcher.sell(skus, attempt.run, ctx.now)
+            outcome = await batcher.sell(skus, attempt.run, ctx.now, customers)
     except IntegrityError as race:
         outcome = await run_in_threadpool(attempt.after_race, race)
     return attempt.respond(outcome)
+
+
+async def _within_rate(ctx: Ctx) -> None:
+    """A key's `rate_per_second` (services/rates.py): counted in the database, so every process agrees."""
+    limit = ctx.principal.rate_per_second
+    if limit is None:
+        return  # the usual key: no cost at all
+    wait = await run_in_threadpool(rates.take, ctx.db, ctx.principal.key_id, limit)
+    if wait > 0:
+        raise RateLimited(f"this key may place {limit} holds and orders per second", math.ceil(wait),
+                          rate_per_second=limit)
 
 
 def _transact(db: Database, run: Callable[[Connection], Any]) -> Any:

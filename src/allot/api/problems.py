@@ -24,6 +24,7 @@ STATUS: dict[type[errors.AllotError], int] = {
     errors.HoldExpired: 410,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
+    errors.RateLimited: 429,  # drops (migration 0014)
 }
 TYPE_BASE = "https://allot.dev/problems/"
 MEDIA_TYPE = "application/problem+json"
@@ -108,6 +109,8 @@ def install(app: FastAPI) -> None:
     async def _domain(_: Request, exc: errors.AllotError) -> JSONResponse:
         status, body = of(exc)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, errors.RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
     async def _database(_: Request, exc: Exception) -> JSONResponse:

@@ -74,12 +74,14 @@ async def availability(sku: PathName, ctx: SaleReader, channel: ChannelQuery = N
 
 
 @router.post("/holds", response_model=s.HoldOut, status_code=201, tags=["selling"],
-             responses={409: {"description": "refused: `available` says what the channel could get"}})
+             responses={409: {"description": "refused: `available` says what the channel could get"},
+                        **problem_responses(429)})  # drops: a key's rate_per_second
 async def place_hold(body: s.HoldIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     key_id, limits = ctx.principal.key_id, hold_limits(ctx)
     return await sell(ctx, body, lambda conn: selling.place_hold(
-        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id, limits), [body.sku])
+        conn, body.sku, body.qty, body.channel, body.ttl_seconds, ctx.now, key_id, limits, body.customer),
+        [body.sku], customers=[body.customer] if body.customer else ())
 
 
 @router.get("/holds/{hold_id}", response_model=s.HoldOut, tags=["selling"])
@@ -100,7 +102,7 @@ def release_hold(hold_id: HoldId, ctx: Seller) -> Response:
 
 @router.post("/orders", response_model=s.OrderOut, status_code=201, tags=["selling"],
              responses={409: {"description": "refused: `available` says what the channel could get"},
-                        **problem_responses(410)})
+                        **problem_responses(410, 429)})  # 429 (drops): a key's rate_per_second
 async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
     check_channels(ctx, [body.channel])
     check_priority(ctx, body.priority)
@@ -115,7 +117,8 @@ async def place_order(body: s.OrderIn, ctx: Seller) -> Response:
         payments.record_terms(conn, body.ref, body.payment.model_dump() if body.payment else None, lines, ctx.now)
         return orders.get(conn, body.ref)
 
-    return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}))
+    return await sell(ctx, body, op, sorted({ln.sku for ln in body.lines}),
+                      customers=[body.customer] if body.customer else ())
 
 
 @router.get("/ping", tags=["meta"])
@@ -164,8 +167,8 @@ def put_channel(channel: PathName, body: s.ChannelIn, ctx: Ops) -> Response:
 @router.put("/skus/{sku}/channels/{channel}", response_model=s.QuotaOut, tags=["catalog"],
             responses={201: {"model": s.QuotaOut, "description": "created"}})
 def put_quota(sku: PathName, channel: PathName, body: s.QuotaIn, ctx: Ops) -> Response:
-    return write(ctx, body, lambda conn: catalog.put_quota(conn, sku, channel, body.quota, ctx.now),
-                 _status)
+    return write(ctx, body, lambda conn: catalog.put_quota(conn, sku, channel, body.quota, ctx.now,
+                                                           body.opens_at, body.closes_at), _status)
 
 
 @router.post("/stock/adjustments", response_model=s.StockOut, status_code=201, tags=["stock"])
@@ -276,7 +279,8 @@ def create_key(body: s.KeyIn, ctx: Admin) -> Response:
     # Not replayable: the answer holds the secret, which must never be stored.
     limits = {"max_hold_ttl_seconds": body.max_hold_ttl_seconds, "max_held_units": body.max_held_units}
     return write(ctx, body, lambda conn: keys.create(conn, body.name, body.role, body.channels, ctx.now,
-                                                     limits=limits), 201, replayable=False)
+                                                     limits=limits, rate_per_second=body.rate_per_second),
+                 201, replayable=False)
 
 
 @router.delete("/keys/{key_id}", status_code=204, tags=["keys"])

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -61,6 +62,10 @@ class SkuIn(Body):
     allocation_policy: Literal["fifo", "fair_share"] = Field(
         default="fifo", description="fifo: first come, first served; fair_share: a shortage is split in "
                                     "proportion to open quantity (wholesale lines)")
+    per_customer_limit: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(  # drops (migration 0014)
+        default=None, description="units one customer may have over active holds and open or shipped lines")
+    offer_ttl_seconds: Annotated[int, Field(ge=60, le=7 * 24 * 3600)] | None = Field(  # drops
+        default=None, description="how long a waitlist offer's hold lasts (default one day)")
 
 
 class SkuOut(BaseModel):
@@ -75,6 +80,8 @@ class SkuOut(BaseModel):
     backorder_lead_days: int | None
     allocation_policy: str
     on_hand: int
+    per_customer_limit: int | None = None  # drops (migration 0014)
+    offer_ttl_seconds: int | None = None  # drops (migration 0014)
 
 
 class ChannelIn(Body):
@@ -102,12 +109,16 @@ class ChannelOut(ChannelIn):
 
 class QuotaIn(Body):
     quota: Count | None = None
+    opens_at: AwareDatetime | None = Field(default=None, description="drops: no sale on the channel before this")
+    closes_at: AwareDatetime | None = Field(default=None, description="drops: nor from this moment on")
 
 
 class QuotaOut(BaseModel):
     sku: str
     channel: str
     quota: int | None
+    opens_at: datetime | None = None  # drops (migration 0014)
+    closes_at: datetime | None = None  # drops (migration 0014)
 
 
 class AdjustmentIn(Body):
@@ -189,6 +200,7 @@ class HoldIn(Body):
     qty: Qty
     channel: Name
     ttl_seconds: Annotated[int, Field(ge=1, le=7 * 24 * 3600)] | None = None
+    customer: Note | None = Field(default=None, description="required for a SKU with a per_customer_limit")  # drops
 
 
 class HoldOut(BaseModel):
@@ -200,6 +212,7 @@ class HoldOut(BaseModel):
     expires_at: datetime
     state: str
     promise_date: date | None
+    customer: str | None = None  # drops (migration 0014)
 
 
 class OrderLineIn(Body):
@@ -332,6 +345,8 @@ class AvailabilityOut(BaseModel):
     oversold: bool
     quota_left: int | None
     locations: list[LocationNumbers] = []  # locations (migration 0010)
+    opens_at: datetime | None = None  # drops (migration 0014): the channel's window
+    closes_at: datetime | None = None  # drops (migration 0014)
 
 
 class EventOut(BaseModel):
@@ -364,6 +379,9 @@ class KeyIn(Body):
                                   "installation's, 30 min)")
     max_held_units: Annotated[int, Field(ge=1, le=1_000_000_000)] | None = Field(
         default=None, description="storefront keys only: units its active holds may keep at once (default 500)")
+    rate_per_second: Annotated[int, Field(ge=1, le=1_000_000)] | None = Field(  # drops (migration 0014)
+        default=None, description="holds and orders it may place per second, across every process and host "
+                                  "(past it: 429 with Retry-After); null: no limit")
 
 
 class KeyOut(BaseModel):
@@ -377,6 +395,7 @@ class KeyOut(BaseModel):
     last_used_at: datetime | None
     max_hold_ttl_seconds: int | None = None
     max_held_units: int | None = None
+    rate_per_second: int | None = None  # drops (migration 0014)
 
 
 class KeyCreated(BaseModel):
@@ -386,6 +405,7 @@ class KeyCreated(BaseModel):
     channels: list[str] | None
     max_hold_ttl_seconds: int | None = None
     max_held_units: int | None = None
+    rate_per_second: int | None = None  # drops (migration 0014)
     secret: str = Field(description="shown here once and never again: only its SHA-256 digest is stored")
 
 

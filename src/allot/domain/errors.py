@@ -80,6 +80,28 @@ class HoldLimitReached(Conflict):
     code = "hold_limit_reached"
 
 
+class CustomerLimit(Conflict):
+    """The customer already has as many units of the SKU as its `per_customer_limit` allows."""
+
+    code = "customer_limit"
+
+
+class NotOpen(Conflict):
+    """The channel's window for the SKU has not opened yet, or has closed."""
+
+    code = "not_open"
+
+
+class RateLimited(AllotError):
+    """The key has placed as many holds and orders this second as its `rate_per_second` allows."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+
 def title_of(error: AllotError) -> str:
     """The problem's title: its own class's `title`, else the class name in words (`SaleRefused`: "Sale refused")."""
     own = vars(type(error)).get("title")

@@ -22,6 +22,7 @@ SKU_OVERSOLD = "sku.oversold"
 PURCHASE_ORDER_UPDATED = "purchase_order.updated"
 TRANSFER_UPDATED = "transfer.updated"
 AVAILABILITY_CHANGED = "availability.changed"
+WAITLIST_OFFERED = "waitlist.offered"  # drops (migration 0014)
 
 VERSIONS: dict[str, int] = {
     ORDER_LINE_PROMISED: 1,
@@ -42,6 +43,7 @@ VERSIONS: dict[str, int] = {
     PURCHASE_ORDER_UPDATED: 1,
     TRANSFER_UPDATED: 1,
     AVAILABILITY_CHANGED: 1,
+    WAITLIST_OFFERED: 1,
 }
 
 

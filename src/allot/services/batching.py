@@ -42,6 +42,7 @@ class Job:
     # A thread waits on a concurrent future; a coroutine on an asyncio one, settled on its loop.
     future: Future[Any] | asyncio.Future[Any] = field(default_factory=Future)
     loop: asyncio.AbstractEventLoop | None = None
+    customers: tuple[str, ...] = ()  # drops: whose units of a limited SKU the batch counts up front
 
 
 class Lane:
@@ -86,12 +87,12 @@ class Batcher:
         self._lanes: list[Lane] = []
         self._start = threading.Lock()
 
-    async def sell(self, skus: Sequence[str], op: Op, now: datetime) -> Any:
+    async def sell(self, skus: Sequence[str], op: Op, now: datetime, customers: Sequence[str] = ()) -> Any:
         """Run `op` in the next batch of its lane and return its own result (or raise its own error)."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._lane(skus[0]).put(Job(tuple(skus), op, now, future, loop))
-        return await future
+        job = Job(tuple(skus), op, now, loop.create_future(), loop, tuple(customers))
+        self._lane(job.skus[0]).put(job)
+        return await job.future
 
     def run(self, skus: str | Sequence[str], op: Op, now: datetime) -> Any:
         """`sell` for a thread: blocks until the batch has committed."""
@@ -155,7 +156,8 @@ class Batcher:
             deferred.begin(conn)
             count_writes(conn)
             try:
-                Book.lock_all(conn, sorted({s for job in jobs for s in job.skus}), min(j.now for j in jobs))
+                Book.lock_all(conn, sorted({s for job in jobs for s in job.skus}), min(j.now for j in jobs),
+                              {c for job in jobs for c in job.customers})
                 driver_error = conn.dialect.loaded_dbapi.Error
                 for k, job in enumerate(jobs):
                     conn.info[IN_USE] = set()

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, select
 
 from allot.domain.errors import Invalid, NotFound
 from allot.services import availability_out
+from allot.services.book_drops import Drops, load_customers
 from allot.services.book_replan import line_change_event
 from allot.services.book_rows import (
     BATCH,
@@ -37,7 +38,6 @@ from allot.services.book_rows import (
     takes_to_json,
 )
 from allot.services.book_save import SAVE_SKU, flush_all, save_all
-from allot.services.book_sell import Selling
 from allot.store import deferred
 from allot.store.db import WRITES
 from allot.store.tables import sku_channels, skus
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-class Book(Selling):
+class Book(Drops):
     @classmethod
     def open(
         cls, conn: Connection, names: Iterable[str], now: datetime, fields: dict[str, str] | None = None
@@ -70,7 +70,7 @@ class Book(Selling):
         return books
 
     @classmethod
-    def lock_all(cls, conn: Connection, names: list[str], now: datetime) -> None:
+    def lock_all(cls, conn: Connection, names: list[str], now: datetime, customers: Iterable[str] = ()) -> None:
         """A batch's first step: lock every SKU it will touch, in key order, for its whole transaction.
 
         Unknown names are skipped; the request that asked for one gets its own error when it opens it.
@@ -82,11 +82,15 @@ class Book(Selling):
         channel_names = list(next(iter(books.values())).supply.channels)
         for book in books.values():
             book._quotas = dict.fromkeys(channel_names)  # no row: no quota
-        quotas = select(sku_channels.c.sku_id, sku_channels.c.channel, sku_channels.c.quota)
-        for sku_id, channel, quota in conn.execute(quotas.where(sku_channels.c.sku_id.in_(list(by_id)))):
+            book._windows = dict.fromkeys(channel_names, (None, None))  # drops: no row, no window
+        c = sku_channels.c
+        quotas = select(c.sku_id, c.channel, c.quota, c.opens_at, c.closes_at)
+        for sku_id, channel, quota, opens_at, closes_at in conn.execute(quotas.where(c.sku_id.in_(list(by_id)))):
             by_id[sku_id]._quotas[channel] = quota
+            by_id[sku_id].know_window(channel, opens_at, closes_at)
         for book in books.values():
             book.tidy()  # before any request, so that a request that fails has written nothing
+        load_customers(conn, books.values(), customers, now)  # drops: one query for the batch's limited SKUs
         conn.info[BATCH].update(books)
 
     @classmethod

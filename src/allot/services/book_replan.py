@@ -39,6 +39,7 @@ class Replanning(Saving):
             return self._replan(cause)
 
     def _replan(self, cause: dict[str, Any]) -> Plan:
+        self.customers = {}  # drops: holds may end here; a customer's units are counted again when asked
         self._expire_holds()
         self.events += consent.apply_due(self.conn, self.id, self.sku, self.now)
         self.places = load_places(self.conn)

@@ -148,6 +148,11 @@ class BookRows:
         self.events: list[Event] = []
         self.dirty = False
         self._quotas: dict[str, int | None] = {}
+        # drops (migration 0014): each channel's window, the decision clock once read, and the units
+        # each customer has of a limited SKU (read under the lock; a re-plan forgets them)
+        self._windows: dict[str, tuple[datetime | None, datetime | None]] = {}
+        self._clock: datetime | None = None
+        self.customers: dict[str, int] = {}
 
     def advance(self, now: datetime) -> Self:
         """Reuse this locked book for a later request of the same batch."""
@@ -161,12 +166,12 @@ class BookRows:
     def snapshot(self) -> tuple[Any, ...]:
         # A shallow copy is enough: the summary's nested values are replaced, never changed in place.
         return (dict(self.summary), self.next_seq, self.last_queued_at, self.on_hand, self.supply,
-                list(self.events), self.dirty, self.now, self.today)
+                list(self.events), self.dirty, self.now, self.today, dict(self.customers))
 
     def restore(self, saved: tuple[Any, ...]) -> None:
         """Forget what a failed request of a batch did in memory (its savepoint undid the rows)."""
         (self.summary, self.next_seq, self.last_queued_at, self.on_hand, self.supply, self.events,
-         self.dirty, self.now, self.today) = saved
+         self.dirty, self.now, self.today, self.customers) = saved
 
     def holds_expired(self) -> bool:
         due = self.summary.get("next_expiry")

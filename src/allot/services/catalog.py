@@ -15,7 +15,8 @@ from allot.store.bulk import insert_new
 from allot.store.tables import channels, sku_channels, skus
 
 SKU_SETTINGS = ("name", "mode", "release_date", "handling_days", "incoming_buffer", "safety_stock",
-                "backorder_limit", "backorder_lead_days", "allocation_policy")
+                "backorder_limit", "backorder_lead_days", "allocation_policy",
+                "per_customer_limit", "offer_ttl_seconds")  # drops (migration 0014)
 
 
 def put_sku(conn: Connection, sku: str, settings: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -62,6 +63,7 @@ def sku_view(row: Any) -> dict[str, Any]:
         "safety_stock": row.safety_stock, "backorder_limit": row.backorder_limit,
         "backorder_lead_days": row.backorder_lead_days, "allocation_policy": row.allocation_policy,
         "on_hand": row.on_hand,
+        "per_customer_limit": row.per_customer_limit, "offer_ttl_seconds": row.offer_ttl_seconds,
     }
 
 
@@ -87,8 +89,13 @@ def put_channel(conn: Connection, name: str, settings: dict[str, Any], now: date
 
 
 def put_quota(conn: Connection, sku: str, channel: str, quota: int | None,
-              now: datetime | None = None) -> dict[str, Any]:
-    """Cap the units one channel may hold open for a SKU; applies to new sales only."""
+              now: datetime | None = None, opens_at: datetime | None = None,
+              closes_at: datetime | None = None) -> dict[str, Any]:
+    """Cap the units one channel may hold open for a SKU; applies to new sales only.
+
+    `opens_at` / `closes_at` (drops): the channel sells the SKU only in that window."""
+    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
+        raise Invalid("closes_at", "must be after opens_at")
     sku_id = conn.execute(select(skus.c.id).where(skus.c.sku == sku)).scalar()
     if sku_id is None:
         raise NotFound(f"unknown SKU {sku!r}", sku=sku)
@@ -97,13 +104,16 @@ def put_quota(conn: Connection, sku: str, channel: str, quota: int | None,
     book = Book.open(conn, [sku], now or datetime.now(UTC))[sku]
     key = (sku_channels.c.sku_id == sku_id) & (sku_channels.c.channel == channel)
     was = conn.execute(select(sku_channels.c.quota).where(key)).scalar()
-    created = insert_new(conn, sku_channels, {"sku_id": sku_id, "channel": channel, "quota": quota},
+    window = {"opens_at": opens_at, "closes_at": closes_at}
+    created = insert_new(conn, sku_channels, {"sku_id": sku_id, "channel": channel, "quota": quota, **window},
                          ["sku_id", "channel"])
     if not created:
-        conn.execute(update(sku_channels).where(key).values(quota=quota))
+        conn.execute(update(sku_channels).where(key).values(quota=quota, **window))
     if was != quota:
         availability_out.quota_changed(book, channel, was, quota)
-    return {"sku": sku, "channel": channel, "quota": quota, "created": created}
+    book.know_window(channel, opens_at, closes_at)
+    shown = window if opens_at or closes_at else {}  # without a window the answer is what it always was
+    return {"sku": sku, "channel": channel, "quota": quota, **shown, "created": created}
 
 
 def require_channel(conn: Connection, name: str, *, field: str) -> None:

@@ -38,6 +38,7 @@ class Principal:
     last_used_at: datetime | None
     max_hold_ttl_seconds: int | None = None  # None: the installation's default (a storefront key's caps)
     max_held_units: int | None = None
+    rate_per_second: int | None = None  # drops (migration 0014): holds and orders per second
 
 
 def digest(secret: str) -> str:
@@ -45,7 +46,8 @@ def digest(secret: str) -> str:
 
 
 def create(conn: Connection, name: str, role: str, channels: list[str] | None, now: datetime,
-           secret: str | None = None, limits: dict[str, int | None] | None = None) -> dict[str, Any]:
+           secret: str | None = None, limits: dict[str, int | None] | None = None,
+           rate_per_second: int | None = None) -> dict[str, Any]:
     """Make a key; the secret is returned here and never again."""
     if role not in Role.__members__.values():
         raise Invalid("role", f"one of {', '.join(Role)}")
@@ -57,9 +59,10 @@ def create(conn: Connection, name: str, role: str, channels: list[str] | None, n
     secret = secret or f"allot_{secrets.token_urlsafe(32)}"
     key_id = conn.execute(insert(api_keys).values(
         name=name, role=role, channels=channels, prefix=prefix or secret[:12], secret_hash=digest(secret),
-        created_at=now, **limits,
+        created_at=now, rate_per_second=rate_per_second, **limits,
     ).returning(api_keys.c.id)).scalar_one()
-    return {"id": key_id, "name": name, "role": role, "channels": channels, "secret": secret, **limits}
+    return {"id": key_id, "name": name, "role": role, "channels": channels, "secret": secret, **limits,
+            "rate_per_second": rate_per_second}
 
 
 def _check_scope(role: str, channels: list[str] | None) -> None:
@@ -84,7 +87,8 @@ def authenticate(conn: Connection, secret: str) -> Principal | None:
         return None
     channels = tuple(row.channels) if row.channels else None
     used = as_utc(row.last_used_at) if row.last_used_at else None
-    return Principal(row.id, row.name, Role(row.role), channels, used, row.max_hold_ttl_seconds, row.max_held_units)
+    return Principal(row.id, row.name, Role(row.role), channels, used, row.max_hold_ttl_seconds, row.max_held_units,
+                     row.rate_per_second)
 
 
 def touch(conn: Connection, principal: Principal, now: datetime) -> bool:
@@ -99,7 +103,8 @@ def list_keys(conn: Connection) -> list[dict[str, Any]]:
     rows = conn.execute(select(api_keys).order_by(api_keys.c.id))
     return [{"id": r.id, "name": r.name, "role": r.role, "channels": r.channels, "prefix": r.prefix,
              "created_at": r.created_at, "revoked_at": r.revoked_at, "last_used_at": r.last_used_at,
-             "max_hold_ttl_seconds": r.max_hold_ttl_seconds, "max_held_units": r.max_held_units} for r in rows]
+             "max_hold_ttl_seconds": r.max_hold_ttl_seconds, "max_held_units": r.max_held_units,
+             "rate_per_second": r.rate_per_second} for r in rows]
 
 
 def revoke(conn: Connection, key_id: int, now: datetime, by: int | None = None) -> dict[str, Any]:

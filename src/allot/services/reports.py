@@ -40,7 +40,7 @@ def needs_tidy(conn: Connection, sku: str, now: datetime) -> bool:
 
 
 def stale(book: Book) -> bool:
-    return book.holds_expired() or book.consent_due()
+    return book.holds_expired() or book.consent_due() or book.opening_due()  # opening: drops (0014)
 
 
 def _sku_row(conn: Connection, sku: str) -> Any:
@@ -76,6 +76,7 @@ _ch, _q = channels.c, sku_channels.c
 SKU_WITH_CHANNEL = (
     select(skus, _ch.name.label("ch_name"), _ch.allow_backorder.label("ch_backorder"),
            _ch.allow_preorder.label("ch_preorder"), _ch.padding_days.label("ch_padding"), _q.quota.label("ch_quota"),
+           _q.opens_at.label("ch_opens_at"), _q.closes_at.label("ch_closes_at"),
            _ch.locations.label("ch_locations"), _ch.split.label("ch_split"))
     .select_from(skus)
     .outerjoin(channels, _ch.name == bindparam("channel"))
@@ -101,6 +102,7 @@ def reading_book(conn: Connection, row: Any, channel: str | None, now: datetime)
                                      tuple(row.ch_locations or ()), Split(row.ch_split or Split.ALLOW))
     book = Book(conn, row, rules, now)
     book.know_quota(channel, row.ch_quota)
+    book.know_window(channel, row.ch_opens_at, row.ch_closes_at)
     return book
 
 
@@ -119,7 +121,14 @@ def availability_of_book(book: Book, channel: str | None) -> dict[str, Any]:
         "timeline": [{"date": p.date, "available": p.available} for p in view.timeline],
         "oversold": s["uncovered"] > 0, "quota_left": quota,
         "locations": by_location(book, planner.free_at(book.supply, current, channel or ANY_CHANNEL.name, book.today)),
+        **_window(book, channel),
     }
+
+
+def _window(book: Book, channel: str | None) -> dict[str, Any]:
+    """Drops: the channel's window for the SKU (known from the read, no query)."""
+    opens, closes = book._windows.get(channel, (None, None)) if channel else (None, None)
+    return {"opens_at": opens, "closes_at": closes}
 
 
 def by_location(book: Book, free: dict[str, int]) -> list[dict[str, Any]]:

@@ -33,10 +33,12 @@ class Limits(Protocol):
 
 
 def place_hold(conn: Connection, sku: str, qty: int, channel: str, ttl_seconds: int | None,
-               now: datetime, api_key_id: int | None = None, limits: Limits | None = None) -> dict[str, Any]:
+               now: datetime, api_key_id: int | None = None, limits: Limits | None = None,
+               customer: str | None = None) -> dict[str, Any]:
     """Reserve units during checkout; they free themselves when the hold expires.
 
     A storefront key's holds are capped (`limits`): in lifetime, and in units held at once.
+    A SKU's `per_customer_limit` and a channel's window are decided here too, under the SKU lock.
     """
     if limits is not None and api_key_id is not None:
         ttl_seconds = limits.ttl(ttl_seconds, DEFAULT_TTL)
@@ -44,6 +46,8 @@ def place_hold(conn: Connection, sku: str, qty: int, channel: str, ttl_seconds: 
     book = Book.open(conn, [sku], now, {sku: "sku"})[sku]
     if channel not in book.supply.channels:
         require_channel(conn, channel, field="channel")
+    now = book.check_open(channel)
+    book.claim(customer, qty)
     hold_id = f"hold_{uuid.uuid4().hex}"
     expires_at = now + timedelta(seconds=ttl_seconds or DEFAULT_TTL)
     queued_at, seq = book.next_place(0)
@@ -52,13 +56,14 @@ def place_hold(conn: Connection, sku: str, qty: int, channel: str, ttl_seconds: 
         "id": hold_id, "sku_id": book.id, "channel": channel, "qty": qty, "priority": 0, "queued_at": queued_at,
         "seq": seq, "expires_at": expires_at, "status": "active", "allocation": takes_to_json(placed.takes),
         "state": placed.state.value, "promise_date": placed.promise_date, "api_key_id": api_key_id,
-        "created_at": now})
+        "created_at": now, "customer": customer})
     book.note_hold_expiry(expires_at)
     book.save()
     if limits is not None and api_key_id is not None:
         limits.count(conn, api_key_id, qty)
     return {"id": hold_id, "sku": sku, "channel": channel, "qty": qty, "status": "active",
-            "expires_at": expires_at, "state": placed.state.value, "promise_date": placed.promise_date}
+            "expires_at": expires_at, "state": placed.state.value, "promise_date": placed.promise_date,
+            "customer": customer}
 
 
 def release_hold(conn: Connection, hold_id: str, now: datetime) -> dict[str, Any]:
@@ -88,7 +93,8 @@ def hold_view(row: Any, now: datetime) -> dict[str, Any]:
     status = "expired" if row.status == "active" and as_utc(row.expires_at) <= now else row.status
     sku = row.sku if "sku" in row._fields else None
     return {"id": row.id, "sku": sku, "channel": row.channel, "qty": row.qty, "status": status,
-            "expires_at": as_utc(row.expires_at), "state": row.state, "promise_date": row.promise_date}
+            "expires_at": as_utc(row.expires_at), "state": row.state, "promise_date": row.promise_date,
+            "customer": getattr(row, "customer", None)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,8 @@ def place_order(conn: Connection, ref: str, channel: str, priority: int, custome
         require_channel(conn, channel, field="channel")
     fields = {ln["sku"]: f"lines.{i}.sku" for i, ln in reversed(list(enumerate(lines)))}
     books = Book.open(conn, fields, now, fields)
+    if not extras.facts:  # drops: every line's channel window, by one clock; the order is stamped with it
+        now = max([now, *(books[name].check_open(channel) for name in fields)])
     if extras.facts:  # nothing is refused: no line can need undoing
         _place_lines(conn, books, ref, channel, priority, customer, lines, now, extras)
         return
@@ -130,7 +138,7 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
     for n, item in enumerate(lines, start=1):
         book = books[item["sku"]]
         if item.get("hold_id"):
-            values, placed, full = _confirm(conn, book, item, n - 1, channel, now)
+            values, placed, full = _confirm(conn, book, item, n - 1, channel, now, customer)
             if not full:
                 shrunk.add(book.sku)
         elif extras.facts:
@@ -140,6 +148,7 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
                 shrunk.add(book.sku)  # a shortage is shared out: the full plan decides who waits
             values = {"priority": 0, "queued_at": queued_at, "seq": seq, "hold_id": None}
         else:
+            book.claim(customer, item["qty"])
             queued_at, seq = book.next_place(priority)
             try:
                 placed = book.sell("l:new", item["qty"], channel, priority, (queued_at, seq))
@@ -160,7 +169,7 @@ def _place_lines(conn: Connection, books: dict[str, Book], ref: str, channel: st
 
 
 def _confirm(conn: Connection, book: Book, item: dict[str, Any], i: int, channel: str,
-             now: datetime) -> tuple[dict[str, Any], Placement, bool]:
+             now: datetime, customer: str | None) -> tuple[dict[str, Any], Placement, bool]:
     """Turn a hold into an order line: same queue place, no new availability needed."""
     deferred.flush(conn)  # a hold placed earlier in this batch
     hold = conn.execute(select(holds).where(holds.c.id == item["hold_id"])).first()
@@ -174,6 +183,7 @@ def _confirm(conn: Connection, book: Book, item: dict[str, Any], i: int, channel
         raise Invalid(f"lines.{i}.hold_id", f"hold {hold.id!r} was placed for channel {hold.channel!r}")
     if item["qty"] > hold.qty:
         raise Invalid(f"lines.{i}.qty", f"hold {hold.id!r} covers only {hold.qty}")
+    book.claim(customer, item["qty"], give_back=(hold.customer, hold.qty))
     conn.execute(update(holds).where(holds.c.id == hold.id).values(status="confirmed"))
     full = item["qty"] == hold.qty
     takes = takes_from_json(hold.allocation)

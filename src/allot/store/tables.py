@@ -62,6 +62,8 @@ skus = Table(
     Column("backorder_limit", Integer),
     Column("backorder_lead_days", Integer),
     Column("allocation_policy", String(20), nullable=False, default="fifo", server_default="fifo"),
+    Column("per_customer_limit", Integer),  # drops (migration 0014): units per customer; NULL: no limit
+    Column("offer_ttl_seconds", Integer),  # drops (migration 0014): a waitlist offer's hold; NULL: one day
     # Counters kept for speed; `allot reconcile` proves them equal to the rows they summarise.
     Column("on_hand", Integer, nullable=False, default=0),
     Column("summary", JSON, nullable=False),
@@ -93,6 +95,8 @@ sku_channels = Table(
     Column("sku_id", ForeignKey("skus.id"), primary_key=True),
     Column("channel", String(100), primary_key=True),
     Column("quota", Integer),
+    Column("opens_at", Stamp()),  # drops (migration 0014): the channel's window for this SKU
+    Column("closes_at", Stamp()),  # drops (migration 0014)
 )
 
 stock_moves = Table(
@@ -151,6 +155,7 @@ holds = Table(
     Column("promise_date", Date),
     Column("api_key_id", BigInteger),
     Column("created_at", Stamp(), nullable=False),
+    Column("customer", String(200)),  # drops (migration 0014): whose allowance it counts against
     Index("ix_holds_sku_status_expires", "sku_id", "status", "expires_at"),
     Index("ix_holds_key_status", "api_key_id", "status"),  # a key's held units, ops' list by key
     Index("ix_holds_status_expires", "status", "expires_at"),  # the sweeper's question
@@ -273,6 +278,7 @@ api_keys = Table(
     # A storefront key's hold limits; NULL: the installation's defaults (Settings).
     Column("max_hold_ttl_seconds", Integer),
     Column("max_held_units", Integer),
+    Column("rate_per_second", Integer),  # drops (migration 0014): holds and orders per second; NULL: no limit
 )
 
 idempotency_keys = Table(
@@ -653,3 +659,36 @@ line_payments = Table(
 
 
 # ── The operator's day (migration 0013) ──
+
+
+# ── Drops (migration 0014) ──
+
+# Units one customer has of a limited SKU are counted by these (a batch asks once per SKU).
+Index("ix_holds_sku_customer", holds.c.sku_id, holds.c.customer)
+Index("ix_orders_customer", orders.c.customer)
+
+# One counter per key and second (fixed window), shared by every process and host of an installation.
+rate_windows = Table(
+    "rate_windows",
+    metadata,
+    Column("key_id", BigInteger, primary_key=True),
+    Column("second", BigInteger, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+waitlist = Table(
+    "waitlist",
+    metadata,
+    Column("id", Id, primary_key=True),  # its order is the queue's order
+    Column("sku_id", ForeignKey("skus.id"), nullable=False),
+    Column("channel", String(100), nullable=False),
+    Column("customer", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("qty", Integer, nullable=False),
+    Column("status", String(20), nullable=False),  # waiting, offered, left
+    Column("hold_id", String(40)),  # the offer, once made
+    Column("offered_at", Stamp()),
+    Column("api_key_id", BigInteger),
+    Column("created_at", Stamp(), nullable=False),
+    Index("ix_waitlist_sku_status", "sku_id", "status", "id"),
+)

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from allot.api.throttle import Throttled, client_address
 from allot.domain.errors import NotFound
-from allot.services import catalog, explain, keys, orders, overview, reports, risk
+from allot.services import catalog, explain, keys, orders, overview, reports, risk, windows
 from allot.services.common import today as merchant_today
 from allot.web import words
 from allot.web.chart import atp_svg
@@ -125,6 +125,7 @@ def sku_detail(request: Request, user: User, sku: str, page: str = "1", location
             "pos": overview.sku_pos(conn, book.id), "events": overview.recent_events(conn, sku),
             "labels": {b.key: overview.bucket_label(book, b.key) for b in book.supply.buckets},
             **located(book, location),  # locations (migration 0010): per-location columns, the queue filter
+            "windows": windows.windows(conn, book.id, now),  # drops (migration 0014): windows, countdowns
         }
         context["queue"] = only_at(context["queue"], book, location)
     context["chart"] = atp_svg(context["points"], context["sku"]["uncovered"], sku,
