@@ -90,9 +90,9 @@ class Batcher:
     async def sell(self, skus: Sequence[str], op: Op, now: datetime, customers: Sequence[str] = ()) -> Any:
         """Run `op` in the next batch of its lane and return its own result (or raise its own error)."""
         loop = asyncio.get_running_loop()
-        job = Job(tuple(skus), op, now, loop.create_future(), loop, tuple(customers))
-        self._lane(job.skus[0]).put(job)
-        return await job.future
+        future: asyncio.Future[Any] = loop.create_future()
+        self._lane(skus[0]).put(Job(tuple(skus), op, now, future, loop, tuple(customers)))
+        return await future
 
     def run(self, skus: str | Sequence[str], op: Op, now: datetime) -> Any:
         """`sell` for a thread: blocks until the batch has committed."""

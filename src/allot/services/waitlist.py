@@ -56,7 +56,7 @@ def join(conn: Connection, sku: str, channel: str, customer: str, email: str | N
                                 available=available, sku=sku, channel=channel)
     entry_id = conn.execute(insert(waitlist).values(
         sku_id=book.id, channel=channel, customer=customer, email=email, qty=qty, status="waiting",
-        api_key_id=api_key_id, created_at=now)).inserted_primary_key[0]
+        api_key_id=api_key_id, created_at=now).returning(waitlist.c.id)).scalar_one()
     offer(book)  # units free while others wait ahead: they are offered in order, this entry included
     book.save()
     return entry(conn, entry_id, now)
