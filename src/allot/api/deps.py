@@ -328,7 +328,8 @@ def _run(ctx: Ctx, conn: Connection, body: BaseModel | None, op: Callable[[Conne
 def _change(request: Request, body: BaseModel | None, content: Any, code: int) -> audit.Change:
     path = request.scope["path"]  # not request.url: building a URL costs more than the sale itself
     action = getattr(request.scope.get("route"), "name", None) or path
-    summary = audit.summarise(dict(request.path_params), body.model_dump(mode="json") if body else None, content)
+    posted = body.model_dump(mode="json", by_alias=True) if body else None  # the names the client sent
+    summary = audit.summarise(dict(request.path_params), posted, content)
     return audit.Change(request_id(request.scope), request.method, path, action, code, summary)
 
 
