@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import AfterValidator, Field
 
+from allot.api import answers_customers as a
 from allot.api import schemas as s
 from allot.api.deps import Ops, Reader, write
 from allot.api.problems import MAX_ID, problem_responses
@@ -74,26 +75,26 @@ class PreviewIn(s.Body):
     html: str | None = Field(default=None, max_length=200_000)
 
 
-@router.put("/channels/{channel}/messages", tags=["customers"])
+@router.put("/channels/{channel}/messages", response_model=a.MessageSettingsOut, tags=["customers"])
 def put_messages(channel: Channel, body: MessagesIn, ctx: Ops) -> Response:
     """Which messages this channel's customers get, from whom; whether they may cancel from their page."""
     return write(ctx, body, lambda conn: messages.put_settings(conn, channel, body.model_dump(), ctx.now))
 
 
-@router.get("/channels/{channel}/messages", tags=["customers"])
+@router.get("/channels/{channel}/messages", response_model=a.MessageSettingsOut, tags=["customers"])
 def get_messages_settings(channel: Channel, ctx: Reader) -> Any:
     with ctx.db.read() as conn:
         return messages.get_settings(conn, channel)
 
 
-@router.get("/channels/{channel}/templates/{kind}", tags=["customers"])
+@router.get("/channels/{channel}/templates/{kind}", response_model=a.TemplateOut, tags=["customers"])
 def get_template(channel: Channel, kind: Kind, ctx: Reader) -> Any:
     with ctx.db.read() as conn:
         messages.get_settings(conn, channel)  # 404 for an unknown channel
         return {**templates.for_channel(conn, channel, kind), "custom": templates.is_custom(conn, channel, kind)}
 
 
-@router.put("/channels/{channel}/templates/{kind}", tags=["customers"])
+@router.put("/channels/{channel}/templates/{kind}", response_model=a.TemplateOut, tags=["customers"])
 def put_template(channel: Channel, kind: Kind, body: TemplateIn, ctx: Ops) -> Response:
     """Keep the channel's wording for this message, only if it renders (else 422 with the line and reason)."""
     def op(conn: Any) -> dict[str, Any]:
@@ -109,7 +110,7 @@ def reset_template(channel: Channel, kind: Kind, ctx: Ops) -> Response:
     return write(ctx, None, lambda conn: templates.reset(conn, channel, kind), 204)
 
 
-@router.post("/channels/{channel}/templates/{kind}/preview", tags=["customers"])
+@router.post("/channels/{channel}/templates/{kind}/preview", response_model=a.TemplatePreviewOut, tags=["customers"])
 def preview(channel: Channel, kind: Kind, body: PreviewIn, ctx: Reader) -> Any:
     """The message rendered for a sample order, with what is wrong if it does not render. Changes nothing."""
     with ctx.db.read() as conn:
@@ -119,7 +120,7 @@ def preview(channel: Channel, kind: Kind, body: PreviewIn, ctx: Reader) -> Any:
     return {**rendered, "problems": [p.as_dict() for p in problems]}
 
 
-@router.get("/messages", tags=["customers"])
+@router.get("/messages", response_model=a.MessagePage, tags=["customers"])
 def list_messages(
     ctx: Ops,
     status: Literal["pending", "sending", "sent", "dead"] | None = None,
@@ -131,25 +132,25 @@ def list_messages(
         return messages.listing(conn, status=status, order_ref=order_ref, after=after, limit=limit)
 
 
-@router.get("/messages/{message_id}", tags=["customers"])
+@router.get("/messages/{message_id}", response_model=a.MessageFull, tags=["customers"])
 def get_message(message_id: Id, ctx: Ops) -> Any:
     with ctx.db.read() as conn:
         return messages.get(conn, message_id, full=True)
 
 
-@router.post("/messages/{message_id}/resend", tags=["customers"])
+@router.post("/messages/{message_id}/resend", response_model=a.MessageOut, tags=["customers"])
 def resend(message_id: Id, ctx: Ops) -> Response:
     """Send it again: the same message, the same Message-ID, fresh attempts."""
     return write(ctx, None, lambda conn: messages.resend(conn, message_id, ctx.now))
 
 
-@router.post("/messages/resend", tags=["customers"])
+@router.post("/messages/resend", response_model=a.ResentOut, tags=["customers"])
 def resend_dead(ctx: Ops) -> Response:
     """Send every dead message again."""
     return write(ctx, None, lambda conn: {"requeued": messages.resend_dead(conn, ctx.now)})
 
 
-@router.get("/orders/{ref}/link", tags=["customers"])
+@router.get("/orders/{ref}/link", response_model=a.LinkOut, tags=["customers"])
 def customer_link(ref: Channel, ctx: Ops) -> Any:
     """The customer's page for this order (what their emails link to): for support to send by hand."""
     with ctx.db.read() as conn:
@@ -157,7 +158,7 @@ def customer_link(ref: Channel, ctx: Ops) -> Any:
     return {"url": ctx.request.app.state.customer_links.url(ref, ctx.now)}
 
 
-@router.get("/reports/payments", tags=["customers"])
+@router.get("/reports/payments", response_model=a.PaymentsReport, tags=["customers"])
 def payments_report(ctx: Reader) -> Any:
     """Deposits held on unshipped lines, balance due now (ready, unshipped) and still to come, per currency."""
     with ctx.db.read() as conn:

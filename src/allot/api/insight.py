@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from allot.api import schemas as s
+from allot.api.answers_insight import ForecastOut, KpiReport, ReorderList
 from allot.api.deps import Reader
 from allot.api.problems import problem_responses
 from allot.services import forecasts, kpis
@@ -24,7 +25,7 @@ CoverDays = Annotated[int, Query(ge=1, le=365, description="days the order shoul
 ServiceLevel = Annotated[float, Query(gt=0.5, lt=0.999, description="chance demand stays under the stock ordered")]
 
 
-@router.get("/reports/kpis", tags=["insight"])
+@router.get("/reports/kpis", response_model=KpiReport, tags=["insight"])
 def kpi_report(ctx: Reader, start: Annotated[Day, Query(alias="from")] = None,
                end: Annotated[Day, Query(alias="to")] = None, sku: NameQuery = None,
                channel: NameQuery = None, supplier: TextQuery = None) -> Any:
@@ -36,7 +37,9 @@ def kpi_report(ctx: Reader, start: Annotated[Day, Query(alias="from")] = None,
         return kpis.kpis(conn, w, day)
 
 
-@router.get("/skus/{sku}/forecast", tags=["insight"])
+# exclude_unset: `chart` is absent, not null, when there is no history (as before it was typed).
+@router.get("/skus/{sku}/forecast", response_model=ForecastOut, response_model_exclude_unset=True,
+             tags=["insight"])
 def sku_forecast(ctx: Reader, sku: Annotated[str, Path(min_length=1, max_length=100, pattern=s.NAME_PATTERN)],
                  channel: NameQuery = None, lead_days: LeadDays = 14, cover_days: CoverDays = 28,
                  service_level: ServiceLevel = 0.95) -> Any:
@@ -47,7 +50,7 @@ def sku_forecast(ctx: Reader, sku: Annotated[str, Path(min_length=1, max_length=
         return forecasts.forecast(conn, sku, Ask(lead_days, cover_days, service_level, channel), today(ctx.now))
 
 
-@router.get("/reports/reorder", tags=["insight"])
+@router.get("/reports/reorder", response_model=ReorderList, tags=["insight"])
 def reorder_report(ctx: Reader, channel: NameQuery = None, lead_days: LeadDays = 14, cover_days: CoverDays = 28,
                    service_level: ServiceLevel = 0.95) -> Any:
     """Every SKU that needs ordering, most urgent first (run-out date minus lead time)."""

@@ -11,8 +11,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
-    model_serializer,
     model_validator,
 )
 
@@ -240,23 +238,21 @@ class OrderIn(Body):
     payment: PaymentIn | None = None
 
 
+def _absent(value: object) -> bool:
+    return value is None
+
+
 class AllocationOut(BaseModel):
     source: Literal["stock", "po", "made_to_order", "transfer"]
     qty: int
     date: date | None
     po_ref: str | None = None
     po_line: int | None = None
-    location: str | None = None  # locations (migration 0010): where these units are or arrive
-    transfer_ref: str | None = None  # locations (migration 0010): for source "transfer"
-
-    @model_serializer(mode="wrap")
-    def _without_locations(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
-        # With only `main` an allocation entry is what it was before locations.
-        data: dict[str, object] = handler(self)
-        for key in ("location", "transfer_ref"):
-            if data.get(key) is None:
-                data.pop(key, None)
-        return data
+    # locations (migration 0010): where these units are or arrive; the transfer for source "transfer".
+    # Left out when null, so with only `main` an entry is what it was before locations. Per field: a wrap
+    # serializer's `dict` return type was the schema, an untyped object for generated clients.
+    location: str | None = Field(default=None, exclude_if=_absent)
+    transfer_ref: str | None = Field(default=None, exclude_if=_absent)
 
 
 class OrderLineOut(BaseModel):
