@@ -138,6 +138,20 @@ def test_customers_waiting_for_a_window_are_offered_units_at_the_first_look_afte
     assert [o["customer"] for o in offers(db)] == ["ann"]
 
 
+def test_the_opening_is_due_by_the_database_clock_even_when_the_request_clock_lags_it(
+        db: Database, now: datetime, api: tuple[TestClient, Clock]) -> None:
+    client, clock = api
+    assert clock.now < datetime.now(UTC)  # the app's clock stays days behind the database's throughout
+    opens = datetime.now(UTC) + timedelta(seconds=1)
+    ok(client.put("/v1/skus/TEE/channels/web", json={"opens_at": opens.isoformat()}), 201)
+    ok(client.post("/v1/waitlist", json={"sku": "TEE", "channel": "web", "customer": "ann", "qty": 1}), 201)
+    time.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()) + 0.05)
+    # the window is open by the database's clock: a newcomer's sale must not get ahead of ann
+    late = client.post("/v1/holds", json={"sku": "TEE", "qty": 1, "channel": "web", "customer": "bob"})
+    assert late.status_code == 409, late.text
+    assert [o["customer"] for o in offers(db)] == ["ann"]
+
+
 def test_offers_respect_the_per_customer_limit(db: Database, now: datetime, api: tuple[TestClient, Clock]) -> None:
     client, _ = api
     ok(client.put("/v1/skus/TEE", json={"mode": "backorder", "per_customer_limit": 2, "offer_ttl_seconds": 60}), 200)

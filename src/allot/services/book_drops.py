@@ -109,8 +109,16 @@ class Drops(Selling):
             self.save()
 
     def opening_due(self) -> bool:
+        """Has the first opening someone waits for come, by the clock `check_open` decides windows by?
+
+        The request's clock may lag the database's: then a sale would pass `check_open` before the
+        waiting customers were offered the units."""
         due = self.summary.get("next_opening")
-        return due is not None and datetime.fromisoformat(due) <= self.now
+        if due is None:
+            return False
+        if self._clock is None:
+            self._clock = database_clock(self.conn)
+        return datetime.fromisoformat(due) <= self._clock
 
     def replan(self, cause: dict[str, Any]) -> Plan:
         """The full plan, then offers to the waitlist: a re-plan is how units become sellable again."""
