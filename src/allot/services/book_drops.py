@@ -101,6 +101,12 @@ class Drops(Selling):
         if give_back is not None and give_back[0] and give_back[0] != customer:
             self.customers[give_back[0]] = self.customer_units(give_back[0]) - give_back[1]
 
+    def unclaim(self, customer: str | None, qty: int) -> None:
+        """Give back what `claim` counted for a sale that was then refused (the book itself is not
+        restored there: an offer's refusal only moves on to the next in line)."""
+        if self.row.per_customer_limit is not None and customer:
+            self.customers[customer] = self.customer_units(customer) - qty
+
     def tidy(self) -> None:
         """Also: a channel whose customers wait for its window to open has opened: offer them units."""
         super().tidy()
