@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from allot.store.tables import holds, skus
+from allot.store.tables import holds, rate_windows, skus
 from tests.conftest import ADMIN_KEY, Server
 from tests.e2e.test_concurrency import Cluster, Sale, assert_answered, assert_rows_agree, rush, stock_only
 from tests.e2e.trust import database_url
@@ -211,3 +211,24 @@ def test_a_key_with_a_rate_of_fifty_gets_429_beyond_it_across_the_processes(
     per_second = Counter(int(t) for t, status, _ in answers if status == 201)
     # counted in one second, an answer may land in the next: at most one in flight per client thread
     assert max(per_second.values()) <= 50 + 16, per_second
+
+
+def test_a_retried_sale_gets_its_stored_answer_not_a_429_and_spends_no_rate(
+        cluster: Cluster, servers: list[Server], admin: httpx.Client) -> None:
+    counter = stock_only(admin)
+    s = sku(admin, mode="stock", on_hand=100)
+    key = ok(admin.post("/v1/keys", json={"name": unique("k"), "role": "ops", "rate_per_second": 1}), 201)
+    body = {"sku": s, "qty": 1, "channel": counter, "ttl_seconds": 60}
+    with servers[0].client(key["secret"]) as c:
+        first = ok(c.post("/v1/holds", json=body, headers={"Idempotency-Key": "drop-retry-1"}), 201)
+        for i in range(4):  # well inside a second or two: a rate of 1 would refuse most of these
+            again = c.post("/v1/holds", json=body, headers={"Idempotency-Key": "drop-retry-1"})
+            assert again.status_code == 201, (i, again.status_code, again.text)
+            assert again.headers.get("idempotent-replayed") == "true" and again.json()["id"] == first["id"]
+    engine = create_engine(cluster.url)
+    try:
+        with engine.connect() as conn:
+            spent = conn.execute(select(func.sum(rate_windows.c.n)).where(rate_windows.c.key_id == key["id"])).scalar()
+    finally:
+        engine.dispose()
+    assert spent == 1  # only the first request was counted

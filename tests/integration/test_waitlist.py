@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from allot.api.app import create_app
 from allot.domain import planner
+from allot.domain.errors import SaleRefused
 from allot.services import keys, orders, selling, waitlist
 from allot.services.book import Book
 from allot.settings import Settings
@@ -138,6 +139,20 @@ def test_customers_waiting_for_a_window_are_offered_units_at_the_first_look_afte
     assert [o["customer"] for o in offers(db)] == ["ann"]
 
 
+def test_the_opening_is_due_by_the_database_clock_even_when_the_request_clock_lags_it(
+        db: Database, now: datetime, api: tuple[TestClient, Clock]) -> None:
+    client, clock = api
+    assert clock.now < datetime.now(UTC)  # the app's clock stays days behind the database's throughout
+    opens = datetime.now(UTC) + timedelta(seconds=1)
+    ok(client.put("/v1/skus/TEE/channels/web", json={"opens_at": opens.isoformat()}), 201)
+    ok(client.post("/v1/waitlist", json={"sku": "TEE", "channel": "web", "customer": "ann", "qty": 1}), 201)
+    time.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()) + 0.05)
+    # the window is open by the database's clock: a newcomer's sale must not get ahead of ann
+    late = client.post("/v1/holds", json={"sku": "TEE", "qty": 1, "channel": "web", "customer": "bob"})
+    assert late.status_code == 409, late.text
+    assert [o["customer"] for o in offers(db)] == ["ann"]
+
+
 def test_offers_respect_the_per_customer_limit(db: Database, now: datetime, api: tuple[TestClient, Clock]) -> None:
     client, _ = api
     ok(client.put("/v1/skus/TEE", json={"mode": "backorder", "per_customer_limit": 2, "offer_ttl_seconds": 60}), 200)
@@ -150,6 +165,28 @@ def test_offers_respect_the_per_customer_limit(db: Database, now: datetime, api:
     with db.write() as conn:
         receive(conn, "TEE", 3, now)
     assert [o["customer"] for o in offers(db)] == ["bob"]  # ann has 1 of her 2 already: 2 more is past it
+
+
+def test_an_offer_whose_sale_is_refused_gives_back_the_units_it_counted_for_the_customer(
+        db: Database, now: datetime, api: tuple[TestClient, Clock], monkeypatch: pytest.MonkeyPatch) -> None:
+    client, _ = api
+    with db.write() as conn:
+        channel(conn, "members", now)
+        sku(conn, "CAP", now, mode="stock", per_customer_limit=2, offer_ttl_seconds=60)
+    ok(client.post("/v1/waitlist", json={"sku": "CAP", "channel": "web", "customer": "ann", "qty": 2}), 201)
+    ok(client.post("/v1/waitlist", json={"sku": "CAP", "channel": "members", "customer": "ann", "qty": 1}), 201)
+    sell = Book.sell
+
+    def refuse_web(self: Book, key: str, qty: int, channel: str, priority: int, place: Any) -> Any:
+        if channel == "web":  # as a plan may refuse what the summary showed (e.g. a line kept whole)
+            raise SaleRefused(f"{channel} cannot get {qty} of {self.sku}", 0, sku=self.sku)
+        return sell(self, key, qty, channel, priority, place)
+
+    monkeypatch.setattr(Book, "sell", refuse_web)
+    with db.write() as conn:
+        receive(conn, "CAP", 5, now)
+    # the refused web offer counted nothing: ann, with no units yet, is offered her one on members
+    assert [(o["customer"], o["channel"]) for o in offers(db)] == [("ann", "members")]
 
 
 # ── Property: no offer ever takes a unit an existing line needs ──

@@ -233,8 +233,14 @@ async def sell(ctx: Ctx, body: BaseModel, op: Callable[[Connection], Any], skus:
     Each request still gets its own answer and its own audit row, undone with it if it fails.
     Only the batch's thread touches the database; this coroutine just waits for its answer.
     """
-    await _within_rate(ctx)
     attempt = Attempt(ctx, body, op, 201, True)
+    if ctx.principal.rate_per_second is not None and attempt.key:
+        # A retry of a sale already answered gets its stored answer, never a 429, and spends no rate:
+        # the lookup is a read; the counter is written only for a request that will run.
+        seen = await run_in_threadpool(attempt.recall)
+        if seen is not None:
+            return attempt.respond(seen)
+    await _within_rate(ctx)
     batcher = ctx.request.app.state.batcher
     try:
         if batcher is None:
@@ -289,15 +295,20 @@ class Attempt:
         idempotency.remember(conn, ctx.principal.key_id, key, self.fingerprint, code, json.dumps(content), ctx.now)
         return code, content, False
 
-    def after_race(self, error: IntegrityError) -> tuple[int, Any, bool]:
-        """The transaction lost a race on a unique row; with a key, a concurrent twin committed first."""
+    def recall(self) -> tuple[int, Any, bool] | None:
+        """The first answer under this Idempotency-Key, if one was recorded (a read)."""
         if not self.key:
-            raise error
+            return None
         with self.ctx.db.read() as conn:
             seen = idempotency.recall(conn, self.ctx.principal.key_id, self.key, self.fingerprint)
+        return None if seen is None else (seen[0], seen[1], True)
+
+    def after_race(self, error: IntegrityError) -> tuple[int, Any, bool]:
+        """The transaction lost a race on a unique row; with a key, a concurrent twin committed first."""
+        seen = self.recall()
         if seen is None:
             raise error
-        return seen[0], seen[1], True
+        return seen
 
     @staticmethod
     def respond(outcome: tuple[int, Any, bool]) -> Response:

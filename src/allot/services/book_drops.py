@@ -101,6 +101,12 @@ class Drops(Selling):
         if give_back is not None and give_back[0] and give_back[0] != customer:
             self.customers[give_back[0]] = self.customer_units(give_back[0]) - give_back[1]
 
+    def unclaim(self, customer: str | None, qty: int) -> None:
+        """Give back what `claim` counted for a sale that was then refused (the book itself is not
+        restored there: an offer's refusal only moves on to the next in line)."""
+        if self.row.per_customer_limit is not None and customer:
+            self.customers[customer] = self.customer_units(customer) - qty
+
     def tidy(self) -> None:
         """Also: a channel whose customers wait for its window to open has opened: offer them units."""
         super().tidy()
@@ -109,8 +115,16 @@ class Drops(Selling):
             self.save()
 
     def opening_due(self) -> bool:
+        """Has the first opening someone waits for come, by the clock `check_open` decides windows by?
+
+        The request's clock may lag the database's: then a sale would pass `check_open` before the
+        waiting customers were offered the units."""
         due = self.summary.get("next_opening")
-        return due is not None and datetime.fromisoformat(due) <= self.now
+        if due is None:
+            return False
+        if self._clock is None:
+            self._clock = database_clock(self.conn)
+        return datetime.fromisoformat(due) <= self._clock
 
     def replan(self, cause: dict[str, Any]) -> Plan:
         """The full plan, then offers to the waitlist: a re-plan is how units become sellable again."""

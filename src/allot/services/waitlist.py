@@ -113,12 +113,14 @@ def offer(book: Book) -> None:
     for row in waiting:
         if row.channel in done or row.channel not in book.supply.channels:
             continue
+        claimed = False
         try:
             now = book.check_open(row.channel)
             if _available(book, row.channel) < row.qty:
                 done.add(row.channel)
                 continue
             book.claim(row.customer, row.qty)
+            claimed = True
             hold_id = f"hold_{uuid.uuid4().hex}"
             place = book.next_place(0)
             placed = book.sell(f"h:{hold_id}", row.qty, row.channel, 0, place)
@@ -129,6 +131,8 @@ def offer(book: Book) -> None:
                 opening.append(opens)
             continue
         except SaleRefused:
+            if claimed:  # else the customer's later offers in this batch would meet a false limit
+                book.unclaim(row.customer, row.qty)
             done.add(row.channel)
             continue
         except CustomerLimit:

@@ -1,7 +1,13 @@
-"""Transfer pages: list and create (previewed first: the real operation, rolled back), receive."""
+"""Transfer pages: list and create (previewed first: the real operation, rolled back), receive.
+
+Create and receive are committed by the shared confirm step (web/acting.py `commit`): a one-time
+token in the form, so a double click or a reload applies the change once and shows the first result.
+"""
 from __future__ import annotations
 
+import secrets
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -10,9 +16,10 @@ from pydantic import ValidationError
 from allot.api.locations import TransferIn
 from allot.domain.errors import AllotError
 from allot.services import catalog, impact, locations, transfers
-from allot.web.guard import Editor, Form, User, WebUser, attempt
-from allot.web.purchasing import _audit, _notice, first_problem
-from allot.web.views import redirect, render
+from allot.web.acting import Change, commit
+from allot.web.guard import Editor, Form, User, WebError, WebUser, attempt
+from allot.web.purchasing import first_problem
+from allot.web.views import render
 
 router = APIRouter(include_in_schema=False)
 ROWS = 3
@@ -56,8 +63,9 @@ def transfer_preview(request: Request, user: Editor, form: Form) -> Response:
         seen = impact.preview(request.app.state.db, [ln.sku for ln in body.lines], _run(body, now), now)
     except AllotError as e:
         return _page(request, user, form, e.detail)
-    return render(request, "transfer_preview.html", {"user": user, "body": body, "impact": seen, "form": form,
-                                                     "nav": "/transfers"})
+    fields = {k: v for k, v in form.items() if k not in ("csrf", "nonce")}
+    return render(request, "transfer_preview.html", {"user": user, "body": body, "impact": seen, "form": fields,
+                                                     "nonce": secrets.token_urlsafe(16), "nav": "/transfers"})
 
 
 @router.post("/transfers", response_class=HTMLResponse)
@@ -67,13 +75,17 @@ def transfer_create(request: Request, user: Editor, form: Form) -> Response:
     except ValidationError as e:
         return _page(request, user, form, first_problem(e))
     now = request.app.state.clock()
+    fields = {k: v for k, v in form.items() if k not in ("csrf", "nonce")}
+    change = Change(f"transfer {body.ref}", [], [ln.sku for ln in body.lines], _run(body, now), fields,
+                    ("/transfers", "All transfers"))
     try:
-        with request.app.state.db.write() as conn:
-            done = impact.measure(conn, [ln.sku for ln in body.lines], _run(body, now), now)
-            _audit(conn, request, user, body.model_dump(mode="json", by_alias=True), done, now)
-    except AllotError as e:
+        return commit(request, user, lambda: change, form, "created", _detail(body.ref))
+    except WebError as e:  # refused (a ref in use, an unknown SKU): the form again, as typed, saying why
         return _page(request, user, form, e.detail)
-    return redirect(f"/transfers/{body.ref}?" + _notice("created", done))
+
+
+def _detail(ref: str) -> str:
+    return f"/transfers/{quote(ref, safe='')}"
 
 
 @router.get("/transfers/{ref}", response_class=HTMLResponse)
@@ -81,7 +93,8 @@ def transfer_detail(request: Request, user: User, ref: str, notice: str = "", ch
     with request.app.state.db.read() as conn:
         found = attempt(lambda: transfers.get(conn, ref), "/transfers", "All transfers")
     return render(request, "transfer.html", {"user": user, "transfer": found, "notice": notice,
-                                             "changed": changed, "nav": "/transfers"})
+                                             "changed": changed, "nonce": secrets.token_urlsafe(16),
+                                             "nav": "/transfers"})
 
 
 @router.post("/transfers/{ref}/receipts", response_class=HTMLResponse)
@@ -90,12 +103,11 @@ def transfer_receive(request: Request, user: Editor, form: Form, ref: str) -> Re
     now = request.app.state.clock()
     with request.app.state.db.read() as conn:
         found = attempt(lambda: transfers.get(conn, ref), "/transfers", "All transfers")
+    change = Change(f"receive transfer {ref}", [], sorted({ln["sku"] for ln in found["lines"]}),
+                    lambda c: transfers.receive(c, ref, None, False, now), {}, (_detail(ref), f"Back to {ref}"))
     try:
-        with request.app.state.db.write() as conn:
-            done = impact.measure(conn, [ln["sku"] for ln in found["lines"]],
-                                  lambda c: transfers.receive(c, ref, None, False, now), now)
-            _audit(conn, request, user, {}, done, now)
-    except AllotError as e:
+        return commit(request, user, lambda: change, form, "received", _detail(ref))
+    except WebError as e:
         return render(request, "transfer.html", {"user": user, "transfer": found, "notice": "", "changed": "0",
-                                                 "error": e.detail, "nav": "/transfers"}, status=409)
-    return redirect(f"/transfers/{ref}?" + _notice("received", done))
+                                                 "error": e.detail, "nonce": secrets.token_urlsafe(16),
+                                                 "nav": "/transfers"}, status=409)
