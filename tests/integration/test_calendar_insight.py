@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,8 +15,8 @@ from allot.domain.calendar import fixed_offsets, local_day, zone_named
 from allot.services import forecasts, kpis, purchasing, stock
 from allot.services.common import use_zone
 from allot.store.db import Database
-from allot.workers.sweeper import sweep
 from allot.web import words
+from allot.workers.sweeper import sweep
 from tests.factories import channel, order, receive, sku
 
 LA = "America/Los_Angeles"  # PST (UTC-8) until 10:00 UTC on 8 March 2026, PDT (UTC-7) until 09:00 UTC on 1 Nov
@@ -41,7 +42,7 @@ def test_within_each_fixed_offset_a_moment_plus_the_offset_is_on_the_merchants_d
     zone = zone_named(name)
     hi = lo + timedelta(seconds=seconds)
     found = fixed_offsets(lo, hi, zone)
-    assert found[0][0] == lo and all(a[0] < b[0] for a, b in zip(found, found[1:], strict=False))
+    assert found[0][0] == lo and all(a[0] < b[0] for a, b in pairwise(found))
     moment = lo + (hi - lo) * where
     if moment >= hi:
         return
