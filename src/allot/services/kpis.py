@@ -227,10 +227,13 @@ def backorder_ages(conn: Connection, w: Window, today: date) -> list[tuple[int, 
     (age, lines), youngest first."""
     ol = order_lines.c
     where = [ol.state == "backordered", ol.open.is_(True), *_filters(order_lines, w)]
-    first, last = conn.execute(select(func.min(ol.queued_at), func.max(ol.queued_at)).where(*where)).one()
-    if first is None:
+    # The range the zone's offsets must cover. Grouped (by the one state asked) so PostgreSQL reads the
+    # backordered lines, not the queued_at index from one end until it meets one (235 ms, not 5).
+    span = conn.execute(select(func.min(ol.queued_at), func.max(ol.queued_at)).where(*where)
+                        .group_by(ol.state)).first()
+    if span is None:
         return []
-    placed = local_date(conn, ol.queued_at, first, last + timedelta(seconds=1))
+    placed = local_date(conn, ol.queued_at, span[0], span[1] + timedelta(seconds=1))
     age = days_between(conn, literal(today, order_lines.c.promise_date.type), placed).label("age")
     rows = conn.execute(select(age, func.count()).where(*where).group_by(age)).all()
     return sorted((int(a), int(n)) for a, n in rows)
