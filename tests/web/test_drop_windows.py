@@ -27,6 +27,8 @@ def test_the_sku_page_shows_each_window_and_counts_down(db: Database, now: datet
     assert f'opens <time data-countdown datetime="{opens}">in 1 min 15 s</time>' in page
     assert "closes <time data-countdown" in page and "in 1 h 2 min 3 s" in page
     assert "<td>closed</td>" in page
+    # The window's edges are moments in the dashboard's one format; the countdown keeps its seconds.
+    assert f"<td>{(now + timedelta(hours=1, minutes=2, seconds=3)).strftime('%Y-%m-%d %H:%M')} UTC</td>" in page
     with dashboard(db, now) as client:
         sign_in(client, make_key(db, now, "viewer"))
         assert client.get("/static/countdown.js").status_code == 200

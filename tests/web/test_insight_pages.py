@@ -48,3 +48,6 @@ def test_the_reorder_list_exports_and_drafts_the_suggested_po(db: Database) -> N
         assert weekly.text.splitlines()[0] == "week,shipped_units,promise_kept"
         assert client.get("/reports.csv", params={"table": "nope"}).status_code == 422
         assert client.get("/reports", params={"from": "2026-06-02", "to": "2026-06-01"}).status_code == 422
+        report = client.get("/reports", params={"from": "2026-05-04", "to": "2026-05-17"}).text
+        # Weeks are days like any other (docs/dashboard.md): ISO on the chart's axis and in its table.
+        assert 'text-anchor="middle">2026-05-11</text>' in report and '<th scope="row">2026-05-11</th>' in report

@@ -18,9 +18,12 @@ import numpy as np
 from sqlalchemy import Connection, Date, Integer, cast, func, literal, select
 
 from allot import forecasting
+from allot.domain.calendar import day_start
 from allot.domain.errors import Invalid
 from allot.services.catalog import unknown_channel
+from allot.services.common import merchant_zone
 from allot.services.common import today as merchant_day
+from allot.services.local_days import day_number
 from allot.store.tables import channels, order_lines, sales_history, sku_spans, skus
 
 HISTORY_DAYS = 182  # 26 weeks: room for the 90-day velocity and for the back-testing of the method
@@ -181,9 +184,9 @@ def _histories(conn: Connection, rows: list[Any], channel: str | None, today: da
     for sku_id, day in found:
         first[sku_id] = min(first.get(sku_id, day), day)
     ol = order_lines.c
-    day_of = _offset(conn, ol.queued_at, start)
-    q = select(ol.sku_id, day_of, func.sum(ol.qty)).where(ol.queued_at >= _midnight(start),
-                                                          ol.queued_at < _midnight(today))
+    lo, hi = day_start(start, merchant_zone()), day_start(today, merchant_zone())
+    day_of = day_number(conn, ol.queued_at, start, lo, hi)  # a line counts on the merchant's day it was placed
+    q = select(ol.sku_id, day_of, func.sum(ol.qty)).where(ol.queued_at >= lo, ol.queued_at < hi)
     _add(demand, place, start, _ints(conn, _scoped(q, ol, ids, channel).group_by(ol.sku_id, day_of)))
     recent = {rows[i].id for i in np.flatnonzero(demand.any(axis=1))}
     ever = recent | _ever_sold(conn, [r.id for r in rows if r.id not in recent], channel)
@@ -248,31 +251,30 @@ def _sold_out_days(conn: Connection, ids: list[Any] | None, channel: str | None,
     """Per SKU, which days of the history it could not be sold (on the channel; without one, on any
     channel) for half the day or more: a mask over the days start … yesterday."""
     sp = sku_spans.c
+    zone = merchant_zone()
+    n = (today - start).days
+    # The local midnights bounding each day: a day is 23 or 25 hours across a daylight-saving change.
+    edges = np.array([day_start(start + timedelta(days=i), zone).timestamp() for i in range(n + 1)])
     q = select(sp.sku_id, sp.started_at, sp.ended_at).where(
-        sp.kind == "sold_out", sp.started_at < _midnight(today),
-        sp.ended_at.is_(None) | (sp.ended_at >= _midnight(start)))
+        sp.kind == "sold_out", sp.started_at < day_start(today, zone),
+        sp.ended_at.is_(None) | (sp.ended_at >= day_start(start, zone)))
     if ids is not None:
         q = q.where(sp.sku_id.in_(ids))
     if channel is not None:
         q = q.where(sp.channel == channel)
-    n = (today - start).days
-    origin = _midnight(start).timestamp()
     out: dict[Any, np.ndarray] = {}
     spans: Any = conn.execute(q)
     for sku_id, began, ended in spans:
-        lo = max(0.0, (_aware(began).timestamp() - origin) / 86400)
-        hi = min(float(n), ((_aware(ended).timestamp() if ended is not None else origin + n * 86400) - origin) / 86400)
+        lo = max(float(edges[0]), _aware(began).timestamp())
+        hi = min(float(edges[-1]), _aware(ended).timestamp() if ended is not None else float(edges[-1]))
         if hi <= lo:
             continue
-        seconds = out.setdefault(sku_id, np.zeros(n))
-        first, last = int(lo), min(n - 1, int(hi))
-        if first == last:
-            seconds[first] += hi - lo
-            continue
-        seconds[first] += first + 1 - lo
-        seconds[first + 1:last] += 1.0
-        if last < n:
-            seconds[last] += hi - last
+        share = out.setdefault(sku_id, np.zeros(n))
+        first = int(np.searchsorted(edges, lo, side="right")) - 1  # the day lo falls in
+        last = int(np.searchsorted(edges, hi, side="left")) - 1  # the day just before hi falls in
+        days = slice(first, last + 1)
+        inside = np.minimum(hi, edges[first + 1:last + 2]) - np.maximum(lo, edges[days])
+        share[days] += inside / (edges[first + 1:last + 2] - edges[days])
     return {k: v >= 0.5 for k, v in out.items()}
 
 
@@ -285,16 +287,11 @@ def _scoped(q: Any, c: Any, ids: list[Any] | None, channel: str | None) -> Any:
 
 
 def _offset(conn: Connection, column: Any, start: date) -> Any:
-    """Whole days from `start` to a DATE or (UTC) timestamp column, computed by the database: the
-    history arrives as integers, nothing to parse per row."""
+    """Whole days from `start` to a DATE column, computed by the database: the history arrives as
+    integers, nothing to parse per row. (A timestamp column's day is the merchant's: local_days.)"""
     if conn.dialect.name == "postgresql":
-        day = column if isinstance(column.type, Date) else cast(func.timezone("UTC", column), Date)
-        return cast(day - literal(start, Date()), Integer)
-    return cast(func.julianday(func.date(column)) - func.julianday(literal(start.isoformat())), Integer)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        return cast(column - literal(start, Date()), Integer)
+    return cast(func.julianday(column) - func.julianday(literal(start.isoformat())), Integer)
 
 
 def _aware(moment: datetime) -> datetime:

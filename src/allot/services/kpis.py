@@ -3,15 +3,16 @@
 Every figure is an aggregate computed by the database. Percentiles come from a histogram the
 database groups by whole days (a few hundred rows at most, whatever the number of lines), read
 with the nearest-rank rule: the p-th percentile is the smallest day count with at least p of the
-weight at or below it. The same queries run on SQLite and PostgreSQL; only a day difference is
-spelt per dialect.
+weight at or below it. The same queries run on SQLite and PostgreSQL; only a day difference and a
+timestamp's local date (services/local_days.py) are spelt per dialect. Days are the merchant's
+(ALLOT_TIMEZONE): a window runs from its first day's local midnight to the one after its last.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -29,8 +30,11 @@ from sqlalchemy import (
     true,
 )
 
+from allot.domain.calendar import day_end, day_start
 from allot.domain.errors import Invalid
 from allot.services.catalog import unknown_channel
+from allot.services.common import merchant_zone
+from allot.services.local_days import local_date
 from allot.store.tables import (
     cancellations,
     channels,
@@ -219,13 +223,19 @@ def _backorder_age(conn: Connection, w: Window, today: date) -> dict[str, Any]:
 
 
 def backorder_ages(conn: Connection, w: Window, today: date) -> list[tuple[int, int]]:
-    """Days since the line was queued, over lines backordered now: (age, lines), youngest first."""
+    """Days since the line was queued (on the merchant's calendar), over lines backordered now:
+    (age, lines), youngest first."""
     ol = order_lines.c
-    placed = func.date(ol.queued_at) if conn.dialect.name != "postgresql" else cast(
-        func.timezone("UTC", ol.queued_at), order_lines.c.promise_date.type)
+    where = [ol.state == "backordered", ol.open.is_(True), *_filters(order_lines, w)]
+    # The range the zone's offsets must cover. Grouped (by the one state asked) so PostgreSQL reads the
+    # backordered lines, not the queued_at index from one end until it meets one (235 ms, not 5).
+    span = conn.execute(select(func.min(ol.queued_at), func.max(ol.queued_at)).where(*where)
+                        .group_by(ol.state)).first()
+    if span is None:
+        return []
+    placed = local_date(conn, ol.queued_at, span[0], span[1] + timedelta(seconds=1))
     age = days_between(conn, literal(today, order_lines.c.promise_date.type), placed).label("age")
-    rows = conn.execute(select(age, func.count()).where(
-        ol.state == "backordered", ol.open.is_(True), *_filters(order_lines, w)).group_by(age)).all()
+    rows = conn.execute(select(age, func.count()).where(*where).group_by(age)).all()
     return sorted((int(a), int(n)) for a, n in rows)
 
 
@@ -240,21 +250,16 @@ def _cancelled_after_slip(conn: Connection, w: Window) -> dict[str, Any]:
 def _consent(conn: Connection, w: Window) -> dict[str, int]:
     """Outcomes of delay-consent requests on lines queued in the window."""
     ol = order_lines.c
-    start = datetime.combine(w.start, datetime.min.time())
-    end = datetime.combine(w.end + timedelta(days=1), datetime.min.time())
+    start, end = day_start(w.start, merchant_zone()), day_end(w.end, merchant_zone())
     # Few lines have an outcome: SQLite must walk the consent index (it covers the question), not the
     # whole window of lines by queued_at; a unary + keeps its planner off the queued_at index.
     queued = ol.queued_at if conn.dialect.name == "postgresql" else literal_column(
         "+order_lines.queued_at", ol.queued_at.type)
     q = select(ol.consent_status, func.count()).where(
-        ol.consent_status.in_(list(CONSENT_OUTCOMES.values())), queued >= _utc(start), queued < _utc(end),
+        ol.consent_status.in_(list(CONSENT_OUTCOMES.values())), queued >= start, queued < end,
         *_filters(order_lines, w)).group_by(ol.consent_status)
     rows: dict[Any, Any] = dict(conn.execute(q).all())
     return {name: int(rows.get(status, 0)) for name, status in CONSENT_OUTCOMES.items()}
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC)
 
 
 def weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
@@ -276,8 +281,8 @@ def weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
 def oversold_weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
     """Oversold exposure per week: SKUs oversold at some moment of the week, and their units when it began."""
     sp = sku_spans.c
-    start = _utc(datetime.combine(w.start, datetime.min.time()))
-    end = _utc(datetime.combine(w.end + timedelta(days=1), datetime.min.time()))
+    zone = merchant_zone()
+    start, end = day_start(w.start, zone), day_end(w.end, zone)
     where = [sp.kind == "oversold", sp.started_at < end, (sp.ended_at.is_(None)) | (sp.ended_at >= start)]
     if w.sku_id is not None:
         where.append(sp.sku_id == w.sku_id)
@@ -285,8 +290,7 @@ def oversold_weekly(conn: Connection, w: Window) -> list[dict[str, Any]]:
     out = []
     monday = w.start - timedelta(days=w.start.weekday())
     while monday <= w.end:
-        lo = _utc(datetime.combine(monday, datetime.min.time()))
-        hi = lo + timedelta(days=7)
+        lo, hi = day_start(monday, zone), day_start(monday + timedelta(days=7), zone)
         hit = [r for r in rows if r.started_at < hi and (r.ended_at is None or r.ended_at >= lo)]
         out.append({"week": monday, "skus": len({r.sku_id for r in hit}), "units": sum(r.units for r in hit)})
         monday += timedelta(days=7)

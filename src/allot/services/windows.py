@@ -1,4 +1,7 @@
-"""Drop windows as the dashboard shows them: where each channel's window stands, and the time left."""
+"""Drop windows as the dashboard shows them: where each channel's window stands, and the time left.
+
+The time left is to the second (a drop opens on the second and the page counts down: countdown.js);
+the edges themselves are moments like any other, written by the page's `moment` filter."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,8 +25,7 @@ def windows(conn: Connection, sku_id: Any, now: datetime) -> list[dict[str, Any]
         state = "before" if opens and now < opens else "closed" if closes and now >= closes else "open"
         target = opens if state == "before" else closes if state == "open" else None
         out.append({"channel": r.channel, "state": state,
-                    "opens_at": opens.strftime("%Y-%m-%d %H:%M:%S UTC") if opens else None,
-                    "closes_at": closes.strftime("%Y-%m-%d %H:%M:%S UTC") if closes else None,
+                    "opens_at": opens, "closes_at": closes,  # moments: the page's `moment` filter writes them
                     "opens_at_iso": opens.isoformat() if opens else None,
                     "closes_at_iso": closes.isoformat() if closes else None,
                     "left": _left(target - now) if target else ""})

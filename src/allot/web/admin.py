@@ -5,7 +5,7 @@ is shown once, on the answer to the form, and never put in a URL, a log or the a
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -13,7 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from allot.api import schemas as s
+from allot.domain.calendar import day_start
 from allot.services import audit, keys, webhooks
+from allot.services.common import merchant_zone
 from allot.services.keys import Role
 from allot.store.tables import audit_log
 from allot.web.acting import apply, checked
@@ -110,7 +112,8 @@ def key_revoke(request: Request, user: Admin, form: Form, key_id: int) -> Respon
 
 def _day_start(raw: str) -> datetime | None:
     try:
-        return datetime.combine(datetime.strptime(raw.strip(), "%Y-%m-%d").date(), time(), UTC) if raw.strip() else None
+        # The merchant's day, like every date the dashboard shows: it starts at their midnight.
+        return day_start(datetime.strptime(raw.strip(), "%Y-%m-%d").date(), merchant_zone()) if raw.strip() else None
     except ValueError:
         raise WebError(422, "Check the filters", f"since: enter a day as YYYY-MM-DD (you typed {raw!r}).",
                        "/audit", "Back to the audit log") from None

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection, select
 
 from allot.services import push_status, storefronts
-from allot.services.common import as_utc
 from allot.store.tables import channels
+from allot.web import words
 from allot.web.guard import User, WebError
 from allot.web.views import render
 
@@ -30,7 +30,7 @@ def _channel(conn: Connection, name: str) -> dict[str, Any]:
 
 
 def _when(moment: datetime | None) -> str | None:
-    return None if moment is None else as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return None if moment is None else words.moment(moment)  # one format for moments (docs/dashboard.md)
 
 
 @router.get("/channels", response_class=HTMLResponse)

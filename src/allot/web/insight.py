@@ -20,6 +20,7 @@ from allot.services.common import today as merchant_today
 from allot.services.forecasts import Ask
 from allot.web import insight_charts as charts
 from allot.web import purchasing as po_pages
+from allot.web import words
 from allot.web.acting import Change, commit, show_preview
 from allot.web.guard import Editor, Form, User, WebError
 from allot.web.views import render, secure
@@ -66,14 +67,14 @@ def reports_page(request: Request, user: User) -> Response:
     weekly, suppliers = found["weekly"], found["kpis"]["suppliers"]
     chart = {
         "weekly": charts.bars("kept", "Share of units shipped by their first promise, per week",
-                              [w["week"].strftime("%d %b") for w in weekly],
+                              [words.day(w["week"]) for w in weekly],
                               [None if w["promise_kept"] is None else w["promise_kept"] * 100 for w in weekly],
                               unit="%", top=100),
         "suppliers": charts.bars("slip", "Mean days late per supplier", [s["supplier"] or "(none)" for s in suppliers],
                                  [s["mean_days_late"] for s in suppliers], unit=" d"),
         "ages": charts.bars("ages", "Backordered lines by age in days", [str(a) for a, _ in found["ages"]],
                             [n for _, n in found["ages"]]),
-        "oversold": charts.bars("oversold", "Oversold units per week", [o["week"].strftime("%d %b")
+        "oversold": charts.bars("oversold", "Oversold units per week", [words.day(o["week"])
                                                                          for o in found["oversold"]],
                                 [o["units"] for o in found["oversold"]]),
     }

@@ -1,7 +1,8 @@
 """Dates in one format, and events told in plain words instead of their type names.
 
 One format everywhere on the dashboard (docs/dashboard.md): a day is ISO `2026-12-03` (what a
-date input takes and shows, and what the API says), a moment is `2026-12-03 14:05 UTC`.
+date input takes and shows, and what the API says), a moment is `2026-12-03 14:05 UTC`. The day of
+a moment is the merchant's (ALLOT_TIMEZONE), like every other day Allot shows.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from jinja2 import Environment
 from sqlalchemy import Connection, select
 
-from allot.services.common import as_utc
+from allot.services.common import as_utc, today
 from allot.store.tables import events
 
 
@@ -19,7 +20,7 @@ def day(value: Any, empty: str = "—") -> str:
     if value is None or value == "":
         return empty
     if isinstance(value, datetime):
-        return as_utc(value).date().isoformat()
+        return today(value).isoformat()  # the merchant's day the moment fell on, not UTC's
     if isinstance(value, date):
         return value.isoformat()
     return str(value)[:10]
