@@ -120,7 +120,7 @@ def test_a_tampered_or_expired_link_shows_a_plain_page_and_changes_nothing(
     with site(db, now) as client:
         good_page = client.get(path)
         guard = GUARD.search(good_page.text).group(1)  # type: ignore[union-attr]
-        for bad in (other, path[:-3], f"/my/{ref_part}.zzzzzz.{signature}"):
+        for bad in (other, path[:-3], f"/my/{ref_part}.zzzzzz.{signature}", f"/my/{ref_part}.{expiry}.%C3%A9"):
             page = client.get(bad)
             assert page.status_code == 404 and "This link does not work" in page.text
             assert "Clay teapot" not in page.text and "A" not in page.text.split("<body>")[1].split("Open")[0]
@@ -128,6 +128,8 @@ def test_a_tampered_or_expired_link_shows_a_plain_page_and_changes_nothing(
             assert posted.status_code == 403
         no_guard = client.post(f"{path}/lines/1/consent", data={"answer": "cancel"})
         assert no_guard.status_code == 403
+        odd_guard = client.post(f"{path}/lines/1/consent", data={"guard": "é", "answer": "cancel"})
+        assert odd_guard.status_code == 403
     with site(db, now + timedelta(days=181)) as client:
         assert client.get(path).status_code == 404
     assert line(db, "A")["consent_status"] == "needs_consent"

@@ -51,6 +51,11 @@ def test_a_template_that_does_not_render_is_refused_with_its_line_and_reason(db:
         sandboxed = client.post("/v1/channels/web/templates/ready/preview",
                                 json={"text": "{{ lines.__class__.__mro__ }}"}).json()
         assert sandboxed["problems"]
+        # Errors that are not Jinja's own (arithmetic on real values) are refused the same way, not a 500.
+        for text in ("{{ 1 / 0 }}", "{{ customer + 1 }}"):
+            crash = client.put("/v1/channels/web/templates/ready", json={**GOOD, "text": text})
+            assert crash.status_code == 422, crash.text
+            assert crash.json()["problems"][0]["part"] == "text"
 
 
 def test_a_saved_template_is_what_the_next_email_says_and_messages_are_listed_and_resent(

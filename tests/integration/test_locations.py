@@ -49,8 +49,8 @@ def test_a_3pl_only_channel_waits_for_the_transfer_and_never_takes_mains_units(d
     with db.read() as conn:
         line = orders.get(conn, "M-1")["lines"][0]
         assert line["promise_date"] == day5 + timedelta(days=1 + 2)
-        assert line["allocation"] == [{"source": "transfer", "transfer_ref": "T-1", "qty": 20,
-                                       "date": day5.isoformat(), "location": "3pl"}]
+        assert line["allocation"] == [{"source": "transfer", "transfer_ref": "T-1", "qty": 20, "po_ref": None,
+                                       "po_line": None, "date": day5.isoformat(), "location": "3pl"}]
         web = orders.get(conn, "W-1")["lines"][0]
         assert web["state"] == "ready" and {a["location"] for a in web["allocation"]} == {"main"}
         answer = reports.availability(conn, SKU, "market", now)

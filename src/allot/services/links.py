@@ -41,7 +41,7 @@ class Links:
         if len(parts) != 3 or len(token) > 600:
             return None
         body = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(parts[2], self._sign(body)):
+        if not hmac.compare_digest(parts[2].encode(), self._sign(body).encode()):  # str compare refuses non-ASCII
             return None
         try:
             expires = int(parts[1], 36)

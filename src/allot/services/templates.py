@@ -90,6 +90,10 @@ def render(template: dict[str, str], context: dict[str, Any]) -> tuple[dict[str,
         except TemplateError as e:
             problems.append(Problem(part, _template_line(e), str(e)))
             text = ""
+        except Exception as e:  # noqa: BLE001 - a merchant's template may divide by zero or add text to a number:
+            # refused at save, and the default wording goes out, rather than one template stopping every email
+            problems.append(Problem(part, None, f"{type(e).__name__}: {e}"))
+            text = ""
         out[part] = " ".join(text.split()) if part == "subject" else text
     return out, problems
 

@@ -123,7 +123,7 @@ async def _guarded(request: Request, token: str) -> tuple[str | None, dict[str, 
     ref = _links(request).order_of(token, now)
     nonce = request.cookies.get(NONCE_COOKIE, "")
     expected = _links(request).form_guard(token, nonce)
-    if ref is None or not nonce or not hmac.compare_digest(fields.get("guard", ""), expected):
+    if ref is None or not nonce or not hmac.compare_digest(fields.get("guard", "").encode(), expected.encode()):
         return None, fields
     return ref, fields
 
