@@ -29,10 +29,11 @@ def latest_stamps(db: Database) -> dict[str, datetime]:
 
 def test_nothing_the_demo_loads_is_stamped_in_the_future(db: Database, now: datetime) -> None:
     assert not already_loaded(db)
+    migrated = latest_stamps(db)  # rows the migrations seed (the `main` location) are stamped when they ran
     load(db, now)
     load_volume(db, now, 1_000)
 
     stamps = latest_stamps(db)
     assert {"orders.created_at", "events.occurred_at", "order_lines.queued_at"} <= set(stamps)
-    assert {name: at for name, at in stamps.items() if at > now} == {}
+    assert {name: at for name, at in stamps.items() if at > now and at != migrated.get(name)} == {}
     assert already_loaded(db)
