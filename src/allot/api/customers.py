@@ -63,16 +63,22 @@ class MessagesIn(s.Body):
     customer_cancel: bool = Field(default=False, description="customers may cancel unshipped lines from their page")
 
 
+# NUL and lone surrogates are refused (422) like every free text: PostgreSQL cannot store them.
+Subject = Annotated[str, Field(min_length=1, max_length=1000, pattern=s.NO_NUL), s.Storable]
+PlainText = Annotated[str, Field(min_length=1, max_length=100_000, pattern=s.NO_NUL), s.Storable]
+Html = Annotated[str, Field(min_length=1, max_length=200_000, pattern=s.NO_NUL), s.Storable]
+
+
 class TemplateIn(s.Body):
-    subject: str = Field(min_length=1, max_length=1000)
-    text: str = Field(min_length=1, max_length=100_000)
-    html: str = Field(min_length=1, max_length=200_000)
+    subject: Subject
+    text: PlainText
+    html: Html
 
 
-class PreviewIn(s.Body):
-    subject: str | None = Field(default=None, max_length=1000)
-    text: str | None = Field(default=None, max_length=100_000)
-    html: str | None = Field(default=None, max_length=200_000)
+class PreviewIn(s.Body):  # a part being typed may be empty: the preview shows what it would say
+    subject: Annotated[str, Field(max_length=1000, pattern=s.NO_NUL), s.Storable] | None = None
+    text: Annotated[str, Field(max_length=100_000, pattern=s.NO_NUL), s.Storable] | None = None
+    html: Annotated[str, Field(max_length=200_000, pattern=s.NO_NUL), s.Storable] | None = None
 
 
 @router.put("/channels/{channel}/messages", response_model=a.MessageSettingsOut, tags=["customers"])
