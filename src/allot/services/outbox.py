@@ -11,9 +11,14 @@ line are written by transactions serialised by the SKU lock, so the earlier one 
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from allot.store.tables import events
+
+if TYPE_CHECKING:
+    from allot.store.db import Database
 
 SEQUENCER_LOCK = 0x616C6C6F74_01  # PostgreSQL advisory lock: one sequencer at a time
 BATCH = 1000
@@ -36,6 +41,16 @@ def sequence(conn: Connection, limit: int = BATCH) -> int:
         conn.execute(update(events).where(events.c.id == bindparam("_id")).values(position=bindparam("_pos")),
                      [{"_id": i, "_pos": last + n} for n, i in enumerate(ids, start=1)])
     return len(ids)
+
+
+def publish(db: Database) -> int:
+    """A worker's pass: number what has committed since the last one. A read first, because most
+    passes find nothing and need not take the write lock."""
+    with db.read() as conn:
+        if not behind(conn):
+            return 0
+    with db.write() as conn:
+        return sequence(conn)
 
 
 def last_position(conn: Connection) -> int:

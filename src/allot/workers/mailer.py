@@ -61,11 +61,7 @@ class Mailer:
         return self.publish() + self.compose() + self.deliver()
 
     def publish(self) -> int:
-        with self.db.read() as conn:
-            if not outbox.behind(conn):
-                return 0
-        with self.db.write() as conn:
-            return outbox.sequence(conn)
+        return outbox.publish(self.db)
 
     def context(self) -> mail_compose.Context:
         if self._context is None:

@@ -87,11 +87,7 @@ class Relay:
         return self.publish() + self.fan_out() + self.deliver()
 
     def publish(self) -> int:
-        with self.db.read() as conn:
-            if not outbox.behind(conn):
-                return 0
-        with self.db.write() as conn:
-            return outbox.sequence(conn)
+        return outbox.publish(self.db)
 
     def fan_out(self) -> int:
         with self.db.read() as conn:
