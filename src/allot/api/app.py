@@ -27,6 +27,7 @@ from allot.api.middleware import Guard
 from allot.api.nul import RefuseNul
 from allot.api.previews import router as previews_router
 from allot.api.routes import router
+from allot.api.sale_path import SalePath
 from allot.api.storefront_webhooks import router as storefront_webhook_router
 from allot.api.storefronts import router as storefront_router
 from allot.api.webhooks import router as webhook_router
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], datetime] =
     app.state.hold_limits = HoldLimits(settings.storefront_hold_ttl_max, settings.storefront_held_units_max)
     app.state.batcher = Batcher(db, settings.lanes_for(db.is_sqlite)) if settings.batching else None
     app.state.customer_links = CustomerLinks(db, settings.public_url, settings.customer_link_days)
+    app.add_middleware(SalePath, api=app, router=router)  # innermost: a sale still gets the request id, caps and headers
     app.add_middleware(RefuseNul)
     app.add_middleware(Guard, max_body=settings.max_body_bytes)
     problems.install(app)
