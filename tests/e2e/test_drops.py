@@ -162,6 +162,24 @@ def test_a_closed_window_refuses_holds_and_orders_and_bad_windows_are_refused(ad
     ok(admin.post("/v1/holds", json={"sku": s, "qty": 1, "channel": counter}), 201)
 
 
+def test_those_waiting_for_a_window_are_offered_by_the_servers_sweeper_with_no_request(admin: httpx.Client) -> None:
+    counter = stock_only(admin)
+    s = sku(admin, mode="stock", on_hand=1, offer_ttl_seconds=60)
+    opens = datetime.now(UTC) + timedelta(seconds=2)
+    _window(admin, s, counter, opens, None)
+    ok(admin.post("/v1/waitlist", json={"sku": s, "channel": counter, "customer": "ann", "qty": 1}), 201)
+    # the list is read without touching the SKU's book: only the sweeper (every 2 s) can make the offer
+    deadline = time.time() + 2 + 2 * 2 + 3
+    while time.time() < deadline:
+        entry = ok(admin.get(f"/v1/skus/{s}/waitlist"), 200)["items"][0]
+        if entry["status"] != "waiting":
+            break
+        time.sleep(0.2)
+    assert entry["status"] == "offered", entry
+    offered_at = datetime.fromisoformat(entry["offer_expires_at"]) - timedelta(seconds=60)
+    assert opens <= offered_at < opens + timedelta(seconds=2 * 2 + 1), (opens, offered_at)
+
+
 # ── Rates per key ──
 
 def test_a_key_with_a_rate_of_fifty_gets_429_beyond_it_across_the_processes(
