@@ -97,3 +97,20 @@ def test_bad_terms_and_bad_emails_are_refused_naming_the_field(db: Database, now
             assert answer.status_code == 422, (field, answer.text)
             assert field in answer.text, (field, answer.text)
             assert client.get(f"/v1/orders/{body['ref']}").status_code == 404  # nothing half-written
+
+
+def test_a_small_deposit_over_equal_lines_is_held_to_the_cent_with_no_line_below_zero(db: Database,
+                                                                                       now: datetime) -> None:
+    # 2 cents over four 24-cent lines: a quarter of a cent each, which rounded half up gave 1 cent to
+    # each of the first three and -1 to the last (then billed 25 cents for a 24-cent line).
+    preorder_world(db, now)
+    order = {**deposit_order("EVE", 1, price="0.24", deposit="0.02"),
+             "lines": [{"sku": "KETTLE", "qty": 1, "unit_price": "0.24"}] * 4}
+    with api(db, now) as client:
+        assert client.post("/v1/orders", json=order).status_code == 201
+        held = [line["deposit_held"] for line in client.get("/v1/reports/payments").json()["lines"]]
+        assert held == ["0.01", "0.01", "0.00", "0.00"]  # a tie: the earliest lines take the cents
+        with db.write() as conn:
+            purchasing.receive(conn, "PO-K", [{"line": 1, "qty": 4}], False, now)
+    amounts = [d["amount"] for _, d in balances(db)]
+    assert sorted(amounts) == ["0.23", "0.23", "0.24", "0.24"]

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import Server
+from tests.e2e.cluster import Cluster
 from tests.e2e.trust import DATABASES, database_url
 
 
@@ -27,4 +28,17 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 def api(live_server: Server) -> Iterator[httpx.Client]:
     """An admin client of the module's server."""
     with live_server.client() as client:
+        yield client
+
+
+@pytest.fixture
+def servers(cluster: Cluster) -> list[Server]:
+    """The server processes of the module's `cluster` (a module that has one: cluster.py)."""
+    return cluster.servers
+
+
+@pytest.fixture
+def admin(servers: list[Server]) -> Iterator[httpx.Client]:
+    """An admin client of the cluster's first server."""
+    with servers[0].client() as client:
         yield client

@@ -1,53 +1,34 @@
 """Drops (BRIEF §11) against real servers: per-customer limits, channel windows and key rates.
 
 PostgreSQL runs two `allot serve` processes on one database, SQLite one; many client threads at
-once, exact counts at the end (like test_concurrency.py, whose helpers these tests share).
+once, exact counts at the end (the setup test_concurrency.py shares: cluster.py).
 """
 from __future__ import annotations
 
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import create_engine, func, select
 
 from allot.store.tables import holds, rate_windows, skus
 from tests.conftest import ADMIN_KEY, Server
-from tests.e2e.test_concurrency import Cluster, Sale, assert_answered, assert_rows_agree, rush, stock_only
-from tests.e2e.trust import database_url
+from tests.e2e.cluster import (
+    Cluster,
+    Sale,
+    assert_answered,
+    assert_rows_agree,
+    cluster_fixture,
+    rush,
+    stock_only,
+)
 from tests.e2e.world import numbers, ok, order_body, problem, sku, unique
 
-
-@pytest.fixture(scope="module", params=[pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
-def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """Two server processes on one PostgreSQL database, or one on a SQLite file."""
-    tmp = tmp_path_factory.mktemp(f"drops-{request.param}")
-    url = database_url(request.param, tmp)
-    started: list[Server] = []
-    try:
-        for _ in range(2 if request.param == "postgres" else 1):
-            started.append(Server(url, tmp))
-        yield Cluster(started, url, tmp)
-    finally:
-        for srv in started:
-            srv.stop()
-
-
-@pytest.fixture
-def servers(cluster: Cluster) -> list[Server]:
-    return cluster.servers
-
-
-@pytest.fixture
-def admin(servers: list[Server]) -> Iterator[httpx.Client]:
-    with servers[0].client() as client:
-        yield client
+cluster = cluster_fixture("drops", postgres_processes=2)
 
 
 def limited(admin: httpx.Client, limit: int, on_hand: int = 100) -> str:
@@ -179,6 +160,24 @@ def test_a_closed_window_refuses_holds_and_orders_and_bad_windows_are_refused(ad
             422, "invalid", "opens_at")
     _window(admin, s, counter, now - timedelta(hours=1), None)  # open now: early access is an earlier opens_at
     ok(admin.post("/v1/holds", json={"sku": s, "qty": 1, "channel": counter}), 201)
+
+
+def test_those_waiting_for_a_window_are_offered_by_the_servers_sweeper_with_no_request(admin: httpx.Client) -> None:
+    counter = stock_only(admin)
+    s = sku(admin, mode="stock", on_hand=1, offer_ttl_seconds=60)
+    opens = datetime.now(UTC) + timedelta(seconds=2)
+    _window(admin, s, counter, opens, None)
+    ok(admin.post("/v1/waitlist", json={"sku": s, "channel": counter, "customer": "ann", "qty": 1}), 201)
+    # the list is read without touching the SKU's book: only the sweeper (every 2 s) can make the offer
+    deadline = time.time() + 2 + 2 * 2 + 3
+    while time.time() < deadline:
+        entry = ok(admin.get(f"/v1/skus/{s}/waitlist"), 200)["items"][0]
+        if entry["status"] != "waiting":
+            break
+        time.sleep(0.2)
+    assert entry["status"] == "offered", entry
+    offered_at = datetime.fromisoformat(entry["offer_expires_at"]) - timedelta(seconds=60)
+    assert opens <= offered_at < opens + timedelta(seconds=2 * 2 + 1), (opens, offered_at)
 
 
 # ── Rates per key ──

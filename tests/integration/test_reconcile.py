@@ -34,3 +34,12 @@ def test_a_planted_promise_mismatch_is_reported(db: Database, now: datetime) -> 
     with db.read() as conn:
         found = reconcile(conn, now)
     assert found and all("plan says awaiting_stock" in f for f in found)
+
+
+def test_a_planted_wake_up_time_is_reported(db: Database, now: datetime) -> None:
+    load(db, now)
+    with db.write() as conn:
+        conn.execute(update(skus).where(skus.c.sku == "TERRA-MUG").values(wake_at=now))
+    with db.read() as conn:
+        found = reconcile(conn, now)
+    assert found == [f"TERRA-MUG: wake_at is {now}, rows say None"]

@@ -153,6 +153,7 @@ class BookRows:
         self._windows: dict[str, tuple[datetime | None, datetime | None]] = {}
         self._clock: datetime | None = None
         self.customers: dict[str, int] = {}
+        self.wake_at: datetime | None = row.wake_at  # the stored `next_opening` (migration 0015: the sweeper's)
 
     def advance(self, now: datetime) -> Self:
         """Reuse this locked book for a later request of the same batch."""

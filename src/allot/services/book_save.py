@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import bindparam, update
@@ -33,19 +34,32 @@ class Saving(BookRows):
         flush_all([cast("Book", self)])
 
     def _saved(self) -> dict[str, Any]:
-        return {"_id": self.id, "summary": self.summary, "on_hand": self.on_hand, "next_seq": self.next_seq,
-                "last_queued_at": self.last_queued_at, "updated_at": self.now}
+        saved = {"_id": self.id, "summary": self.summary, "on_hand": self.on_hand, "next_seq": self.next_seq,
+                 "last_queued_at": self.last_queued_at, "updated_at": self.now}
+        wake_at = self.wakes_at()
+        if wake_at != self.wake_at:  # rare (a waitlist re-plan): a sale writes what it always wrote
+            saved["wake_at"] = wake_at
+        return saved
 
+    def wakes_at(self) -> datetime | None:
+        """When the sweeper must look at the SKU: the first window opening someone waits for."""
+        due = self.summary.get("next_opening")
+        return datetime.fromisoformat(due) if due else None
 
 
 def flush_all(books: Iterable[Book]) -> None:
-    """Write the plan summaries that changed, in one statement (a batch may hold many SKUs)."""
+    """Write the plan summaries that changed, in one statement (a batch may hold many SKUs); those
+    whose wake-up time moved too in a second one (one statement sets the same columns in every row)."""
     dirty = [book for book in books if book.dirty]
     if dirty:
-        dirty[0].conn.execute(SAVE_SKU, [book._saved() for book in dirty])
+        rows = [book._saved() for book in dirty]
+        for group in ([r for r in rows if "wake_at" not in r], [r for r in rows if "wake_at" in r]):
+            if group:
+                dirty[0].conn.execute(SAVE_SKU, group)
         availability_out.seen(dirty)
     for book in dirty:
         book.dirty = False
+        book.wake_at = book.wakes_at()
 
 
 

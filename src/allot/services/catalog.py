@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select, update
 
 from allot.domain.errors import Invalid, NotFound
 from allot.domain.model import Mode
-from allot.services import availability_out, locations
+from allot.services import availability_out, locations, waitlist
 from allot.services.book import EMPTY_SUMMARY, Book
 from allot.store.bulk import insert_new
 from allot.store.tables import channels, sku_channels, skus
@@ -103,7 +103,9 @@ def put_quota(conn: Connection, sku: str, channel: str, quota: int | None,
     # Locked like a sale: a sale reads the quota, and the channel's `available` may move with it.
     book = Book.open(conn, [sku], now or datetime.now(UTC))[sku]
     key = (sku_channels.c.sku_id == sku_id) & (sku_channels.c.channel == channel)
-    was = conn.execute(select(sku_channels.c.quota).where(key)).scalar()
+    before = conn.execute(select(sku_channels.c.quota, sku_channels.c.opens_at, sku_channels.c.closes_at)
+                          .where(key)).first()
+    was = before.quota if before else None
     window = {"opens_at": opens_at, "closes_at": closes_at}
     created = insert_new(conn, sku_channels, {"sku_id": sku_id, "channel": channel, "quota": quota, **window},
                          ["sku_id", "channel"])
@@ -112,6 +114,11 @@ def put_quota(conn: Connection, sku: str, channel: str, quota: int | None,
     if was != quota:
         availability_out.quota_changed(book, channel, was, quota)
     book.know_window(channel, opens_at, closes_at)
+    if ((before.opens_at, before.closes_at) if before else (None, None)) != (opens_at, closes_at):
+        # Those waiting may wait for another opening now (the sweeper's `wake_at`), or the channel
+        # opened: offer to them as at any other moment units become sellable.
+        waitlist.offer(book)
+        book.save()
     shown = window if opens_at or closes_at else {}  # without a window the answer is what it always was
     return {"sku": sku, "channel": channel, "quota": quota, **shown, "created": created}
 

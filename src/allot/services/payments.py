@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select, update
@@ -67,14 +67,32 @@ def _check(terms: str, currency: str | None, deposit: Decimal, prices: list[Any]
 
 
 def _shares(deposit: Decimal, values: list[Decimal]) -> list[Decimal]:
-    """The deposit split over the lines in proportion to their value; the last line takes the rounding."""
-    total = sum(values, Decimal(0))
-    if not deposit or not total:
+    """The deposit (in cents, as are the line values) split over the lines in proportion to their value,
+    in whole cents: each share is its exact part rounded down or up, so never below zero nor above its
+    line, and they add up to the deposit.
+
+    Not each share rounded to the cent with the last taking what is left: rounded half up, four lines'
+    quarter cents were a cent each, and the last line's share -1 cent."""
+    held, lines = _cents(deposit), [_cents(v) for v in values]
+    whole = sum(lines)
+    if not held or not whole:
         return [Decimal(0)] * len(values)
-    if deposit > total:
-        raise Invalid("payment.deposit", f"{deposit} is more than the order's value {total}")
-    shares = [(deposit * v / total).quantize(CENT, ROUND_HALF_UP) for v in values[:-1]]
-    return [*shares, deposit - sum(shares, Decimal(0))]
+    if held > whole:
+        raise Invalid("payment.deposit", f"{deposit} is more than the order's value {sum(values, Decimal(0))}")
+    shares = [held * c // whole for c in lines]
+    # The cents that rounding down left (fewer than the lines with a fraction) go one each to the largest
+    # fractions, the earliest line first on a tie: so a share is its exact part rounded up or down.
+    by_fraction = sorted(range(len(lines)), key=lambda i: -(held * lines[i] % whole))
+    for i in by_fraction[:held - sum(shares)]:
+        shares[i] += 1
+    return [Decimal(c) * CENT for c in shares]
+
+
+def _cents(amount: Decimal) -> int:
+    # A fraction of a cent could not be split exactly in cents; the API takes 2 decimals, so this is a bug.
+    if amount != amount.quantize(CENT) or amount < 0:
+        raise ValueError(f"{amount} is not a whole number of cents")
+    return int(amount / CENT)
 
 
 def with_balance_due(conn: Connection, now: datetime, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

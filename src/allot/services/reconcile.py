@@ -36,6 +36,7 @@ def _check_sku(conn: Connection, book: Book) -> list[str]:
         "reserved": (s["reserved"], sum(e.demand.qty for e in entries if e.is_hold)),
         "uncovered": (s["uncovered"], after.uncovered),
         "free": (s["free"], after.free),
+        "wake_at": (book.wake_at, book.wakes_at()),  # the sweeper's copy of the summary's next opening
     }
     found += [f"{sku}: {name} is {got}, rows say {want}" for name, (got, want) in expected.items() if got != want]
     for e in entries:

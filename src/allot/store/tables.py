@@ -71,6 +71,11 @@ skus = Table(
     Column("last_queued_at", Stamp()),
     Column("created_at", Stamp(), nullable=False),
     Column("updated_at", Stamp(), nullable=False),
+    # Migration 0015: the summary's `next_opening` (the first window opening someone waits for), as a
+    # column so that the sweeper can find the SKUs whose opening has come without reading summaries.
+    Column("wake_at", Stamp()),
+    Index("ix_skus_wake_at", "wake_at", postgresql_where=text("wake_at IS NOT NULL"),
+          sqlite_where=text("wake_at IS NOT NULL")),  # only SKUs someone waits on are in it
 )
 
 channels = Table(
