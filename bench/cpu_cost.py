@@ -15,7 +15,7 @@ requests answered. `make bench` (bench/run.py) measures ping, hot and spread the
 from __future__ import annotations
 
 import os
-import subprocess
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -51,8 +51,19 @@ def parent(pid: int) -> int:
 
 
 def pids_matching(pattern: str) -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True, check=False)
-    return [int(p) for p in found.stdout.split()]
+    """Processes whose command line matches the regular expression, like `pgrep -f` (read from /proc
+    here: a minimal machine may lack procps)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if re.search(pattern, line):
+            found.append(int(entry.name))
+    return found
 
 
 def server_pids(base: str) -> list[int]:
