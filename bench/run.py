@@ -129,8 +129,8 @@ def raw_databases(tmp: Path, clients: int, seconds: float, _src: str | None) -> 
     return [raw_sqlite(tmp / f"raw-{time.monotonic_ns()}.db", clients, seconds), raw_postgres(PG_URL, clients, seconds)]
 
 
-# A step of one run: (runs once per tree?, what it measures given a tree's src/).
-Step = tuple[bool, Callable[[str | None], Rows]]
+# A step of one run: (what it is, runs once per tree?, what it measures given a tree's src/).
+Step = tuple[str, bool, Callable[[str | None], Rows]]
 
 
 def steps(args: argparse.Namespace, tmp: Path) -> list[Step]:
@@ -145,15 +145,18 @@ def steps(args: argparse.Namespace, tmp: Path) -> list[Step]:
     def db(name: str) -> str:  # a fresh SQLite file for every server
         return f"sqlite:///{tmp / f'{name}-{time.monotonic_ns()}.db'}"
 
-    out: list[Step] = [(True, lambda src: hot_and_spread("sqlite", db("bench"), 1, clients, args.seconds, spread, src))]
-    out += [(True, partial(hot_and_spread, "postgres", PG_URL, w, clients, args.seconds, spread))
+    out: list[Step] = [("holds, SQLite, 1 process", True,
+                        lambda src: hot_and_spread("sqlite", db("bench"), 1, clients, args.seconds, spread, src))]
+    out += [(f"holds, PostgreSQL, {w} processes", True,
+             partial(hot_and_spread, "postgres", PG_URL, w, clients, args.seconds, spread))
             for w in ([2] if narrow else [1, 2, 4])]
     if args.targets:
         return out
-    out += [(False, partial(raw_databases, tmp, c, args.seconds)) for c in clients]
-    out.append((True, lambda src: [replan("sqlite", db("replan"), lines, src), replan("postgres", PG_URL, lines, src)]))
-    out.append((True, lambda src: [steady_reads("sqlite", db("reads"), args.seconds, src),
-                                   steady_reads("postgres", PG_URL, args.seconds, src)]))
+    out += [(f"raw databases, {c} clients", False, partial(raw_databases, tmp, c, args.seconds)) for c in clients]
+    out.append(("PO slip", True,
+                lambda src: [replan("sqlite", db("replan"), lines, src), replan("postgres", PG_URL, lines, src)]))
+    out.append(("steady reads", True, lambda src: [steady_reads("sqlite", db("reads"), args.seconds, src),
+                                                   steady_reads("postgres", PG_URL, args.seconds, src)]))
     return out
 
 
@@ -161,19 +164,26 @@ def one_run(plan: list[Step], trees: dict[str, str | None], turn: int) -> dict[s
     """Every step for every tree, interleaved; the tree that goes first alternates between runs."""
     order = list(trees) if turn % 2 == 0 else list(reversed(trees))
     rows: dict[str, Rows] = {name: [] for name in trees}
-    for per_tree, step in plan:
+    for label, per_tree, step in plan:
         if not per_tree:  # the raw databases: no allot in them, one figure serves both trees
-            shared = step(None)
+            shared = _timed(label, step, None)
             for name in trees:
                 rows[name] += [dict(r) for r in shared]
             continue
         for name in order:
-            rows[name] += step(trees[name])
+            rows[name] += _timed(f"{label}, {name}" if len(trees) > 1 else label, step, trees[name])
     for tree_rows in rows.values():
         raw = {(r["db"], r["clients"]): r["tps"] for r in tree_rows if "tps" in r}
         for r in tree_rows:  # the database's own limit at the same concurrency
             if "vs_noop" in r and (r["db"], r["clients"]) in raw:
                 r["vs_raw_db"] = r["accepted_per_s"] / raw[(r["db"], r["clients"])]
+    return rows
+
+
+def _timed(label: str, step: Callable[[str | None], Rows], src: str | None) -> Rows:
+    started = time.monotonic()
+    rows = step(src)
+    console.print(f"  {label}: {time.monotonic() - started:,.0f} s")
     return rows
 
 
