@@ -147,7 +147,7 @@ def steps(args: argparse.Namespace, tmp: Path) -> list[Step]:
 
     out: list[Step] = [("holds, SQLite, 1 process", True,
                         lambda src: hot_and_spread("sqlite", db("bench"), 1, clients, args.seconds, spread, src))]
-    out += [(f"holds, PostgreSQL, {w} processes", True,
+    out += [(f"holds, PostgreSQL, {w} process{'es' if w > 1 else ''}", True,
              partial(hot_and_spread, "postgres", PG_URL, w, clients, args.seconds, spread))
             for w in ([2] if narrow else [1, 2, 4])]
     if args.targets:
