@@ -58,6 +58,8 @@ clean:
 	rm -rf $(VENV) allot.db allot.db-wal allot.db-shm
 
 # Benchmarks (needs wrk and PostgreSQL at 127.0.0.1:5432): prints a table, writes bench/results/latest.json.
+# BENCH_ARGS passes options on, e.g. BENCH_ARGS="--targets --base /tmp/base" (docs/performance.md).
+BENCH_ARGS ?=
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

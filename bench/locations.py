@@ -1,7 +1,7 @@
 """Locations, before and after (issue #13): hot-SKU holds and the 100,000-line PO slip, on a
 checkout of the base commit and on this tree, in the same run, interleaved, medians of 3.
 
-    .venv/bin/python bench/locations.py --base /tmp/loc-base/src [--runs 3] [--holds 1500] [--lines 100000]
+    .venv/bin/python bench/locations.py --base /tmp/loc-base [--runs 3] [--holds 1500] [--lines 100000]
         [--pg postgresql://postgres@127.0.0.1:5432/<db>]
 
 Each measurement runs in its own process with PYTHONPATH pointing at one source tree, so both
@@ -13,10 +13,7 @@ HTTP hot path runs per request minus the HTTP and batching layers.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from harness import call, reset_pg, source
+
 PLACES = ("main", "east", "west", "north", "south")
 
 
 def _reset(url: str, tmp: Path, tag: str) -> str:
     if url.startswith("postgresql"):
-        import psycopg
-        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
-            conn.execute("DROP SCHEMA public CASCADE")
-            conn.execute("CREATE SCHEMA public")
+        reset_pg(url)
         return url
     return f"sqlite:///{tmp / f'{tag}-{time.monotonic_ns()}.db'}"
 
@@ -111,17 +108,13 @@ def slip(url: str, lines: int, several: bool) -> float:
 
 def _one(src: str, what: str, db: str, several: bool, args: argparse.Namespace, tmp: Path) -> float:
     url = _reset(args.pg if db == "postgres" else "sqlite", tmp, what)
-    code = (f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import locations as b; "
-            f"print(json.dumps(b.{what}({url!r}, {args.holds if what == 'holds' else args.lines}, {several}"
-            f"{', True' if what == 'holds' and args.cpu else ''})))")
-    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": src}, check=True,
-                         capture_output=True, text=True, timeout=1800)
-    return float(json.loads(out.stdout.strip().splitlines()[-1]))
+    size = args.holds if what == "holds" else args.lines
+    return float(call(src, "locations", what, url, size, several, *([True] if what == "holds" and args.cpu else [])))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--base", required=True, help="src/ of a checkout of the base commit")
+    parser.add_argument("--base", required=True, help="a checkout of the base commit, or its src/")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--holds", type=int, default=1500)
     parser.add_argument("--lines", type=int, default=100_000)
@@ -130,7 +123,7 @@ def main() -> int:
     parser.add_argument("--cpu", action="store_true", help="holds: CPU ms per hold instead of holds/s")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
-    here = str(HERE.parent / "src")
+    here, base_src = str(HERE.parent / "src"), source(args.base)
     dbs = ([] if args.no_sqlite else ["sqlite"]) + (["postgres"] if args.pg else [])
     cases = [(what, db, tree, several) for what in ("holds", "slip") if args.only in (None, what) for db in dbs
              for tree, several in (("base", False), ("new", False), ("new", True))]
@@ -139,7 +132,7 @@ def main() -> int:
         for run in range(args.runs):
             for case in cases:  # interleaved: the machine's noise falls on both trees alike
                 what, db, tree, several = case
-                value = _one(args.base if tree == "base" else here, what, db, several, args, Path(tmp))
+                value = _one(base_src if tree == "base" else here, what, db, several, args, Path(tmp))
                 figures[case].append(value)
                 print(f"run {run + 1}: {what} {db} {tree}{' 5 locations' if several else ''}: {value:.3f}",
                       flush=True)

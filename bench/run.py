@@ -1,11 +1,16 @@
-"""Allot benchmarks: the drop (hot SKU), spread SKUs, baselines, re-plan, steady reads.
+"""Allot benchmarks: the drop (hot SKU), spread SKUs, baselines, re-plan, steady reads, and the
+server CPU each request costs, checked against the targets of the current issue (bench/targets.py).
 
-    .venv/bin/python bench/run.py [--runs 3] [--seconds 5] [--quick]
+    .venv/bin/python bench/run.py [--runs 3] [--seconds 5] [--quick | --targets] [--base DIR]
 
 Needs `wrk` (Debian package) and PostgreSQL at ALLOT_BENCH_PG_URL
 (default postgresql://postgres@127.0.0.1:5432/allot_bench, created if missing). Traffic goes
 only to 127.0.0.1; every load is bounded in time. Prints a table of medians over the runs and
 writes every figure to bench/results/latest.json.
+
+`--base DIR` (a checkout of an older commit, or its src/) measures that tree too, in the same run:
+every bench that starts a server or imports allot runs once per tree, the two interleaved (and in
+turn first), so the machine's drift falls on both alike; the table shows "before → after".
 """
 from __future__ import annotations
 
@@ -19,145 +24,54 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
-import psycopg
 from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
+import targets
 from baselines import raw_postgres, raw_sqlite
-from replan import replan_slip
+from cpu_cost import measured
+from harness import (
+    PG_URL,
+    call,
+    check_tree,
+    ensure_pg_database,
+    reserved,
+    reset_pg,
+    server,
+    setup_skus,
+    source,
+    wrk,
+)
 
 HERE = Path(__file__).parent
-KEY = "bench-admin-key-0123456789abcdef"
-PG_URL = os.environ.get("ALLOT_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/allot_bench")
-console = Console(width=160)  # a readable table in CI logs and pipes too
-
-
-def ensure_pg_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def reset_pg(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def server(db_url: str, workers: int) -> Iterator[str]:
-    port = free_port()
-    tmp = Path(tempfile.mkdtemp(prefix="allot-bench-"))
-    # Benches talk only to 127.0.0.1 (webhook receivers, shop stand-ins): allow it as a destination.
-    env = {"ALLOT_WEBHOOK_ALLOW_PRIVATE": "127.0.0.0/8", **os.environ, "ALLOT_DATABASE_URL": db_url,
-           "ALLOT_BOOTSTRAP_ADMIN_KEY": KEY}
-    allot = Path(sys.executable).parent / "allot"
-    log = open(tmp / "server.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([str(allot), "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", str(workers)], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError((tmp / "server.log").read_text()[-2000:])
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.2)
-        time.sleep(0.5 * workers)  # let every worker process finish starting
-        yield base
-    finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=20)
-        log.close()
-
-
-def client(base: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
-
-
-def setup_skus(base: str, prefix: str, count: int, on_hand: int) -> list[str]:
-    """A stock-only channel and `count` SKUs (just `prefix` when count is 0) with stock."""
-    names = [prefix] if count == 0 else [f"{prefix}{i}" for i in range(1, count + 1)]
-    with client(base) as c:
-        c.put("/v1/channels/web", json={"allow_backorder": False, "allow_preorder": False}).raise_for_status()
-        for name in names:
-            c.put(f"/v1/skus/{name}", json={"mode": "stock"}).raise_for_status()
-            c.post("/v1/stock/adjustments", json={"sku": name, "delta": on_hand, "reason": "bench"}).raise_for_status()
-    return names
-
-
-def wrk(base: str, clients: int, seconds: float, **env: str) -> dict[str, Any]:
-    full_env = {**os.environ, "ALLOT_KEY": KEY, **env}
-    cmd = ["wrk", "-t2", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(HERE / "load.lua"), base]
-    done = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=seconds + 60,
-                          check=False)  # a failed run is reported below with its output
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("JSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk gave no figures: {done.stdout[-500:]} {done.stderr[-500:]}")
-    result = json.loads(line[5:])
-    secs = result["duration_us"] / 1e6
-    result |= {"rps": result["requests"] / secs, "accepted_per_s": result["accepted"] / secs,
-               "p50_ms": result["p50_us"] / 1000, "p99_ms": result["p99_us"] / 1000}
-    return result
-
-
-def reserved(base: str, names: list[str]) -> int:
-    """Units the server holds for these SKUs, once requests still in flight have landed (wrk stops
-    waiting for answers when its time is up, but the server still completes those requests)."""
-    with client(base) as c:
-        def now() -> int:
-            return sum(c.get(f"/v1/availability/{n}").json()["reserved"] for n in names)
-
-        seen, time_up = now(), time.monotonic() + 10
-        while time.monotonic() < time_up:
-            time.sleep(0.3)
-            again = now()
-            if again == seen:
-                return seen
-            seen = again
-        return seen
+console = Console(width=180)  # a readable table in CI logs and pipes too
+Rows = list[dict[str, Any]]
+PING = {"ALLOT_MODE": "get", "ALLOT_PATH": "/v1/ping"}
 
 
 def hot_and_spread(db_kind: str, db_url: str, workers: int, clients: list[int], seconds: float,
-                   spread: int) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+                   spread: int, src: str | None) -> Rows:
+    rows: Rows = []
     if db_kind == "postgres":
         reset_pg(db_url)
-    with server(db_url, workers) as base:
+    with server(db_url, workers, src) as base:
         hot = setup_skus(base, "HOT", 0, 1_000_000)
         names = setup_skus(base, "S", spread, 100_000)
         for c in clients:
-            noop = wrk(base, c, seconds, ALLOT_MODE="get", ALLOT_PATH="/v1/ping")
+            wrk(base, c, 1, **PING)  # warm-up, not measured: every client's connection opened
+            noop = measured(base, db_kind, c, seconds, **PING)
             for bench, env, skus in (("hot", {"ALLOT_SKU_PREFIX": "HOT"}, hot),
                                      (f"spread{spread}", {"ALLOT_SKU_PREFIX": "S", "ALLOT_SKU_COUNT": str(spread)},
                                       names)):
                 wrk(base, c, 1, **env)  # warm-up, not measured: pool connections, prepared statements
                 before = reserved(base, skus)
-                r = wrk(base, c, seconds, **env)
+                r = measured(base, db_kind, c, seconds, **env)
                 rows.append(_row(bench, db_kind, workers, c, r, noop, reserved(base, skus) - before))
         rows.append(sell_out(base, db_kind, workers, max(clients)))
     return rows
@@ -179,6 +93,9 @@ def _row(bench: str, db_kind: str, workers: int, clients: int, r: dict[str, Any]
     return {"bench": bench, "db": db_kind, "workers": workers, "clients": clients,
             "accepted_per_s": r["accepted_per_s"], "p50_ms": r["p50_ms"], "p99_ms": r["p99_ms"],
             "noop_rps": noop["rps"], "vs_noop": r["accepted_per_s"] / noop["rps"],
+            # Server CPU per answered request (bench/cpu_cost.py), against the no-op's in the same server.
+            "cpu_us": r["cpu_us"], "noop_cpu_us": noop["cpu_us"], "cpu_vs_noop": r["cpu_us"] / noop["cpu_us"],
+            "pg_cpu_us": r["pg_cpu_us"],
             "failed": r["failed"] + r["socket_errors"],
             "accepted": r["accepted"], "server_reserved": held,
             # A timed run cuts off requests in flight: the server may hold up to one more per
@@ -186,12 +103,12 @@ def _row(bench: str, db_kind: str, workers: int, clients: int, r: dict[str, Any]
             "oversell_ok": r["accepted"] <= held <= r["accepted"] + clients and r["failed"] == 0}
 
 
-def steady_reads(db_kind: str, db_url: str, seconds: float) -> dict[str, Any]:
+def steady_reads(db_kind: str, db_url: str, seconds: float, src: str | None) -> dict[str, Any]:
     """Availability at a steady ~500 req/s: 50 connections, each pausing 100 ms after every answer
     (so the rate falls short of 500 by the latency's share of 100 ms; the table shows the real rate)."""
     if db_kind == "postgres":
         reset_pg(db_url)
-    with server(db_url, 1) as base:
+    with server(db_url, 1, src) as base:
         setup_skus(base, "READ-", 0, 1000)
         steady = {"ALLOT_MODE": "get", "ALLOT_PATH": "/v1/availability/READ-?channel=web", "ALLOT_DELAY_MS": "100"}
         wrk(base, 50, 2, **steady)  # warm-up, not measured: the first requests open pool connections
@@ -200,31 +117,77 @@ def steady_reads(db_kind: str, db_url: str, seconds: float) -> dict[str, Any]:
             "p99_ms": r["p99_ms"], "failed": r["failed"] + r["socket_errors"]}
 
 
-def one_run(args: argparse.Namespace, tmp: Path) -> list[dict[str, Any]]:
-    clients = [16] if args.quick else [16, 64]
+def replan(db_kind: str, url: str, lines: int, src: str | None) -> dict[str, Any]:
+    """The PO slip (bench/replan.py) in a process of its own running `src`'s allot."""
+    if db_kind == "postgres":
+        reset_pg(url)
+    return dict(call(src, "replan", "replan_slip", url, lines))
+
+
+def raw_databases(tmp: Path, clients: int, seconds: float, _src: str | None) -> Rows:
+    """The databases' own limit (bench/baselines.py): no allot in it, the same for every tree."""
+    return [raw_sqlite(tmp / f"raw-{time.monotonic_ns()}.db", clients, seconds), raw_postgres(PG_URL, clients, seconds)]
+
+
+# A step of one run: (what it is, runs once per tree?, what it measures given a tree's src/).
+Step = tuple[str, bool, Callable[[str | None], Rows]]
+
+
+def steps(args: argparse.Namespace, tmp: Path) -> list[Step]:
+    """The benches of one run, in order. `--quick` and `--targets` keep the configurations the
+    targets name (64 clients; SQLite with 1 process, PostgreSQL with 2); the full matrix adds
+    16 clients and 1 and 4 processes, the raw databases, the re-plan and the steady reads."""
+    narrow = args.quick or args.targets
+    clients = [64] if narrow else [16, 64]
     spread = 100 if args.quick else 1000
-    rows: list[dict[str, Any]] = []
-    sqlite_url = f"sqlite:///{tmp / f'bench-{time.monotonic_ns()}.db'}"
-    rows += hot_and_spread("sqlite", sqlite_url, 1, clients, args.seconds, spread)
-    for workers in ([1] if args.quick else [1, 2, 4]):
-        rows += hot_and_spread("postgres", PG_URL, workers, clients, args.seconds, spread)
-    for c in clients:
-        rows.append(raw_sqlite(tmp / f"raw-{time.monotonic_ns()}.db", c, args.seconds))
-        rows.append(raw_postgres(PG_URL, c, args.seconds))
     lines = 10_000 if args.quick else 100_000
-    rows.append(replan_slip(f"sqlite:///{tmp / f'replan-{time.monotonic_ns()}.db'}", lines))
-    reset_pg(PG_URL)
-    rows.append(replan_slip(PG_URL, lines))
-    rows.append(steady_reads("sqlite", f"sqlite:///{tmp / f'reads-{time.monotonic_ns()}.db'}", args.seconds))
-    rows.append(steady_reads("postgres", PG_URL, args.seconds))
-    raw = {(r["db"], r["clients"]): r["tps"] for r in rows if "tps" in r}
-    for r in rows:  # the database's own limit at the same concurrency
-        if "vs_noop" in r and (r["db"], r["clients"]) in raw:
-            r["vs_raw_db"] = r["accepted_per_s"] / raw[(r["db"], r["clients"])]
+
+    def db(name: str) -> str:  # a fresh SQLite file for every server
+        return f"sqlite:///{tmp / f'{name}-{time.monotonic_ns()}.db'}"
+
+    out: list[Step] = [("holds, SQLite, 1 process", True,
+                        lambda src: hot_and_spread("sqlite", db("bench"), 1, clients, args.seconds, spread, src))]
+    out += [(f"holds, PostgreSQL, {w} process{'es' if w > 1 else ''}", True,
+             partial(hot_and_spread, "postgres", PG_URL, w, clients, args.seconds, spread))
+            for w in ([2] if narrow else [1, 2, 4])]
+    if args.targets:
+        return out
+    out += [(f"raw databases, {c} clients", False, partial(raw_databases, tmp, c, args.seconds)) for c in clients]
+    out.append(("PO slip", True,
+                lambda src: [replan("sqlite", db("replan"), lines, src), replan("postgres", PG_URL, lines, src)]))
+    out.append(("steady reads", True, lambda src: [steady_reads("sqlite", db("reads"), args.seconds, src),
+                                                   steady_reads("postgres", PG_URL, args.seconds, src)]))
+    return out
+
+
+def one_run(plan: list[Step], trees: dict[str, str | None], turn: int) -> dict[str, Rows]:
+    """Every step for every tree, interleaved; the tree that goes first alternates between runs."""
+    order = list(trees) if turn % 2 == 0 else list(reversed(trees))
+    rows: dict[str, Rows] = {name: [] for name in trees}
+    for label, per_tree, step in plan:
+        if not per_tree:  # the raw databases: no allot in them, one figure serves both trees
+            shared = _timed(label, step, None)
+            for name in trees:
+                rows[name] += [dict(r) for r in shared]
+            continue
+        for name in order:
+            rows[name] += _timed(f"{label}, {name}" if len(trees) > 1 else label, step, trees[name])
+    for tree_rows in rows.values():
+        raw = {(r["db"], r["clients"]): r["tps"] for r in tree_rows if "tps" in r}
+        for r in tree_rows:  # the database's own limit at the same concurrency
+            if "vs_noop" in r and (r["db"], r["clients"]) in raw:
+                r["vs_raw_db"] = r["accepted_per_s"] / raw[(r["db"], r["clients"])]
     return rows
 
 
-def medians(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def _timed(label: str, step: Callable[[str | None], Rows], src: str | None) -> Rows:
+    started = time.monotonic()
+    rows = step(src)
+    console.print(f"  {label}: {time.monotonic() - started:,.0f} s")
+    return rows
+
+
+def medians(runs: list[Rows]) -> Rows:
     """Row by row, the median of every number over the runs; a check passes only if it always did."""
     out = []
     for rows in zip(*runs, strict=True):
@@ -238,51 +201,102 @@ def medians(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return out
 
 
-def show(rows: list[dict[str, Any]]) -> None:
-    table = Table("bench", "db", "proc", "clients", "accepted/s | tps | s", "p50 ms", "p99 ms", "vs no-op",
-                  "vs raw DB", "check", title="Allot benchmarks (medians)")
-    for r in rows:
-        figure = r.get("accepted_per_s", r.get("tps", r.get("seconds", r.get("rps"))))
-        check = r.get("oversell_ok")
-        table.add_row(
-            r["bench"], r["db"], str(r.get("workers", "")), str(r.get("clients", "")),
-            f"{figure:,.2f}" if isinstance(figure, float) and figure < 100 else f"{figure:,.0f}" if figure else "",
-            _ms(r.get("p50_ms")), _ms(r.get("p99_ms")),
-            f"{r['vs_noop']:.0%}" if "vs_noop" in r else "",
-            f"{r['vs_raw_db']:.0%}" if "vs_raw_db" in r else "",
-            "" if check is None else ("ok" if check else "FAIL"),
-        )
+COLUMNS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("accepted/s | tps | s", lambda r: _figure(r.get("accepted_per_s", r.get("tps", r.get("seconds", r.get("rps")))))),
+    ("p50 ms", lambda r: _num(r.get("p50_ms"), ".1f")),
+    ("p99 ms", lambda r: _num(r.get("p99_ms"), ".1f")),
+    ("vs no-op", lambda r: _num(r.get("vs_noop"), ".0%")),
+    ("CPU µs/req", lambda r: _num(r.get("cpu_us"), ",.0f")),
+    ("no-op µs", lambda r: _num(r.get("noop_cpu_us"), ",.0f")),
+    ("CPU × no-op", lambda r: _num(r.get("cpu_vs_noop"), ".2f")),
+    ("vs raw DB", lambda r: _num(r.get("vs_raw_db"), ".0%")),
+    ("check", lambda r: "" if r.get("oversell_ok") is None else "ok" if r["oversell_ok"] else "FAIL"),
+]
+
+
+def show(after: Rows, before: Rows | None) -> None:
+    title = "Allot benchmarks (medians" + (", before → after)" if before else ")")
+    table = Table("bench", "db", "proc", "clients", *(name for name, _ in COLUMNS), title=title)
+    for i, r in enumerate(after):
+        cells = [cell(r) for _, cell in COLUMNS]
+        if before:
+            cells = [f"{cell(before[i])} → {a}" if a else "" for a, (_, cell) in zip(cells, COLUMNS, strict=True)]
+        table.add_row(r["bench"], r["db"], str(r.get("workers", "")), str(r.get("clients", "")), *cells)
     console.print(table)
 
 
-def _ms(v: Any) -> str:
-    return "" if v is None else f"{v:.1f}"
+def show_targets(checks: list[dict[str, Any]], with_base: bool) -> None:
+    table = Table("target", *(["before"] if with_base else []), "after", title=targets.TITLE)
+    for t in checks:
+        table.add_row(t["target"], *([_verdict(t["before"])] if with_base else []), _verdict(t["after"]))
+    console.print(table)
+
+
+def _verdict(figure: dict[str, Any] | None) -> str:
+    if figure is None:
+        return "not measured"
+    return f"{figure['shown']}  {'met' if figure['met'] else 'NOT MET'}"
+
+
+def _figure(v: Any) -> str:
+    if not isinstance(v, int | float) or not v:
+        return ""
+    return f"{v:,.2f}" if isinstance(v, float) and v < 100 else f"{v:,.0f}"
+
+
+def _num(v: Any, spec: str) -> str:
+    return "" if v is None else format(v, spec)
+
+
+def commit_of(path: Path) -> str | None:
+    done = subprocess.run(["git", "-C", str(path), "describe", "--always", "--dirty"], capture_output=True, text=True,
+                          check=False)
+    return done.stdout.strip() or None
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--seconds", type=float, default=5, help="of each measured load (wrk rounds to whole s)")
     parser.add_argument("--quick", action="store_true", help="a smaller matrix, for a smoke run")
+    parser.add_argument("--targets", action="store_true", help="only the configurations the targets name")
+    parser.add_argument("--base", metavar="DIR", help="also measure this checkout (or its src/), e.g. an older commit")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         console.print("wrk is not installed: apt-get install -y wrk")
         return 2
+    trees: dict[str, str | None] = {"after": None}
+    if args.base:
+        trees = {"before": source(args.base), "after": None}
+        check_tree(str(trees["before"]))
     ensure_pg_database(PG_URL)
-    runs = []
+    runs: dict[str, list[Rows]] = {name: [] for name in trees}
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="allot-bench-") as tmp:
+        plan = steps(args, Path(tmp))
         for i in range(args.runs):
             console.print(f"run {i + 1} of {args.runs}…")
-            runs.append(one_run(args, Path(tmp)))
-    rows = medians(runs)
-    show(rows)
+            for name, rows in one_run(plan, trees, i).items():
+                runs[name].append(rows)
+    rows = medians(runs["after"])
+    base_rows = medians(runs["before"]) if args.base else None
+    checks = targets.check(rows, base_rows)
+    show(rows, base_rows)
+    show_targets(checks, base_rows is not None)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
-    (results / "latest.json").write_text(json.dumps({"machine": machine, "runs": runs, "medians": rows},
-                                                    indent=2, default=str))
-    console.print(f"figures written to {results / 'latest.json'}")
-    return 0 if all(r.get("oversell_ok", True) for r in rows) else 1
+    trees_info = {"after": {"dir": str(HERE.parent), "commit": commit_of(HERE.parent)}}
+    if args.base:
+        trees_info["before"] = {"dir": str(trees["before"]), "commit": commit_of(Path(str(trees["before"])))}
+    out = {"machine": machine, "args": vars(args), "seconds_taken": round(time.monotonic() - started),
+           "trees": trees_info, "runs": runs["after"], "medians": rows, "targets": checks}
+    if base_rows is not None:
+        out |= {"base_runs": runs["before"], "base_medians": base_rows}
+    (results / "latest.json").write_text(json.dumps(out, indent=2, default=str))
+    console.print(f"figures written to {results / 'latest.json'} ({time.monotonic() - started:,.0f} s)")
+    every = rows + (base_rows or [])
+    return 0 if all(r.get("oversell_ok", True) for r in every) else 1
 
 
 if __name__ == "__main__":

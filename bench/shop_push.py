@@ -33,7 +33,7 @@ import httpx
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from run import KEY, PG_URL, client, ensure_pg_database, reset_pg, server
+from harness import KEY, PG_URL, client, ensure_pg_database, reset_pg, server
 from tests.shop_standins import ShopifyStandIn
 
 from allot.services import catalog, stock, storefronts
