@@ -39,11 +39,11 @@ class RelayOptions:
     backoff_max: float = 3600.0
     concurrency: int = 16  # deliveries in flight per worker
     poll: float = 0.5  # seconds between rounds when there is nothing to do
+    destinations: Destinations = field(default_factory=Destinations)  # public addresses only, by default
     # After a round that found less than a full batch: under a steady stream of sales, numbering the
     # events 20 times a second in batches costs far less than a transaction per batch of sales
     # (docs/performance.md); a settled delivery still starts the next round at once.
     pace: float = 0.05
-    destinations: Destinations = field(default_factory=Destinations)  # public addresses only, by default
 
     @property
     def lease(self) -> timedelta:
