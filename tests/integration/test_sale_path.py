@@ -79,11 +79,14 @@ quantities = st.sampled_from([1, 2, 3, 0, -1, 10**7, "2", 1.5])
 hold = st.fixed_dictionaries({"sku": names, "qty": quantities, "channel": channels}, optional={
     "ttl_seconds": st.sampled_from([60, 0, None]), "customer": st.sampled_from(["ann", "bob", None, 7]),
     "extra": st.just(1)})
-line = st.fixed_dictionaries({"sku": names, "qty": quantities})
+line = st.fixed_dictionaries({"sku": names, "qty": quantities}, optional={
+    "unit_price": st.sampled_from([7.0, 7, 1e1, 2.5e1, "7.00", 0.005, -1])})
 order = st.fixed_dictionaries({"ref": st.sampled_from(["O-1", "O-2", "O-3", "bad ref"]), "channel": channels,
                                "lines": st.lists(line, min_size=0, max_size=3)},
                               optional={"customer": st.sampled_from(["ann", "bob"]), "priority": st.sampled_from([0, 5]),
-                                        "email": st.sampled_from(["a@b.c", "nope"])})
+                                        "email": st.sampled_from(["a@b.c", "nope"]),
+                                        "payment": st.sampled_from([{"terms": "deposit", "deposit": 5.0},
+                                                                    {"terms": "paid"}, {"terms": "x"}])})
 bodies = st.one_of(hold.map(json.dumps), order.map(json.dumps),
                    st.sampled_from(["", "{", "[]", "null", '{"sku": "HOT", "qty": 1, "channel": "web"'])).map(str.encode)
 authorizations = st.sampled_from([f"Bearer {s}" for s in SECRETS.values()] + [
@@ -163,3 +166,42 @@ def test_a_usual_sale_never_reaches_the_router_and_anything_else_does(twins: tup
         assert stranger.status_code == 401 and reached == ["/v1/holds"] * 2
     finally:
         layer.app = inner
+
+
+def test_a_client_that_leaves_before_its_body_is_whole_buys_nothing(twins: tuple[Twin, Twin]) -> None:
+    import anyio
+
+    lean = twins[0]
+    body = json.dumps({"sku": "HOT", "qty": 1, "channel": "web"}).encode()
+    messages = [{"type": "http.request", "body": body, "more_body": True}, {"type": "http.disconnect"}]
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/holds", "raw_path": b"/v1/holds", "root_path": "", "query_string": b"",
+             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body) + 10).encode()),
+                         (b"authorization", f"Bearer {SECRETS['shop']}".encode())],
+             "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    held = len(audit_rows(lean.db))
+    anyio.run(lean.app, scope, receive, send)
+    assert len(audit_rows(lean.db)) == held
+    assert not [m for m in sent if m["type"] == "http.response.start" and m["status"] == 201]
+
+
+def test_a_retry_served_by_the_other_path_gets_the_first_answer(twins: tuple[Twin, Twin]) -> None:
+    """A process that has not seen the key yet serves the first try through FastAPI; the retry lands
+    on a process that has, and takes the lean path: the two must read the body alike (`7.00`)."""
+    lean = twins[0]
+    body = b'{"ref": "RETRY-1", "channel": "web", "lines": [{"sku": "HOT", "qty": 1, "unit_price": 7.00}]}'
+    headers = {"Authorization": f"Bearer {SECRETS['admin']}", "Content-Type": "application/json",
+               "Idempotency-Key": "retry-across-paths"}
+    with TestClient(create_app(Settings(lean.db.url), clock=lambda: NOW, sweep=False)) as cold:
+        first = cold.post("/v1/orders", content=body, headers=headers)
+    again = lean.client.post("/v1/orders", content=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.headers.get("idempotent-replayed")) == (201, "true"), again.text

@@ -123,3 +123,13 @@ def test_a_sale_or_a_replan_that_keeps_the_wake_up_time_writes_nothing_more(
     with db.write() as conn:  # a receipt re-plans; ann still waits for the same opening
         receive(conn, "TEE", 1, now)
     assert sku_writes() and not [s for s in sku_writes() if "wake_at" in s]
+
+
+def test_setting_the_quota_alone_keeps_the_window_and_offers_nothing_early(db: Database, now: datetime) -> None:
+    """The dashboard's quota form and a CSV import set a quota, not a window: the drop stays shut."""
+    opens = a_window_with_ann_waiting(db, now, opens_in=3600)
+    with db.write() as conn:
+        answer = catalog.put_quota(conn, "TEE", "web", 5, now, keep_window=True)
+    assert answer["opens_at"] == opens
+    assert offers(db) == []
+    assert wake_at(db) == opens

@@ -90,10 +90,11 @@ def put_channel(conn: Connection, name: str, settings: dict[str, Any], now: date
 
 def put_quota(conn: Connection, sku: str, channel: str, quota: int | None,
               now: datetime | None = None, opens_at: datetime | None = None,
-              closes_at: datetime | None = None) -> dict[str, Any]:
+              closes_at: datetime | None = None, keep_window: bool = False) -> dict[str, Any]:
     """Cap the units one channel may hold open for a SKU; applies to new sales only.
 
-    `opens_at` / `closes_at` (drops): the channel sells the SKU only in that window."""
+    `opens_at` / `closes_at` (drops): the channel sells the SKU only in that window. `keep_window`:
+    set the quota alone (the dashboard's quota form, a CSV import), leaving a drop's window as it is."""
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
         raise Invalid("closes_at", "must be after opens_at")
     sku_id = conn.execute(select(skus.c.id).where(skus.c.sku == sku)).scalar()
@@ -106,6 +107,8 @@ def put_quota(conn: Connection, sku: str, channel: str, quota: int | None,
     before = conn.execute(select(sku_channels.c.quota, sku_channels.c.opens_at, sku_channels.c.closes_at)
                           .where(key)).first()
     was = before.quota if before else None
+    if keep_window and before is not None:
+        opens_at, closes_at = before.opens_at, before.closes_at
     window = {"opens_at": opens_at, "closes_at": closes_at}
     created = insert_new(conn, sku_channels, {"sku_id": sku_id, "channel": channel, "quota": quota, **window},
                          ["sku_id", "channel"])

@@ -94,7 +94,7 @@ def _sku(conn: Connection, row: dict[str, Any], now: datetime, out: Outcome) -> 
                              .where(sku_channels.c.sku_id == sku_id)).all())
     for channel, quota in quotas.items():
         if held.get(channel, -1) != quota:
-            catalog.put_quota(conn, name, channel, quota, now)
+            catalog.put_quota(conn, name, channel, quota, now, keep_window=True)
             said.append(f"quota on {channel} {held.get(channel)} → {quota}")
     if found is None:
         out.note("created", f"SKU {name}: created ({settings['mode']})")

@@ -102,6 +102,7 @@ def set_quota(request: Request, user: Editor, form: Form, name: str) -> Response
     if not sku:
         raise WebError(422, "Check the form", "sku: enter the SKU to cap.", *back)
     body = checked(lambda: s.QuotaIn(quota=whole(form.get("quota", ""), "quota", back)), "quota", back)
-    apply(request, user, lambda c: catalog.put_quota(c, sku, name, body.quota, request.app.state.clock()),
+    apply(request, user, lambda c: catalog.put_quota(c, sku, name, body.quota, request.app.state.clock(),
+                                                           keep_window=True),
           {"sku": sku, "quota": body.quota}, back)
     return redirect(back[0] + "?notice=quota")
